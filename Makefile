@@ -1,0 +1,62 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Everything else is plumbing.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.9
+LOCK := requirements/dev.lock
+WHEELHOUSE := build/wheelhouse
+# Airflow reads no user config from here; tests make their own AIRFLOW_HOME.
+export AIRFLOW_HOME ?= $(CURDIR)/build/airflow-home
+# This machine presets PYTHONDONTWRITEBYTECODE, which makes every import ~3x slower.
+unexport PYTHONDONTWRITEBYTECODE
+export PYTHONPYCACHEPREFIX := $(CURDIR)/build/pycache
+NETGUARD := .ci/netguard
+
+.PHONY: venv install test lint typecheck pytest docs demo lock clean browser wheelhouse
+
+$(VENV)/.installed: $(LOCK) pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(UV) pip sync -q --python $(PY) $(LOCK)
+	$(UV) pip install -q --python $(PY) --no-deps -e .
+	touch $@
+
+venv install: $(VENV)/.installed
+
+# Debian's Chromium for the connection-form test (no browser download works here).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-liberation >/dev/null; }
+
+# Wheels for the packaging test's fresh venv, which installs with --no-index inside the namespace.
+wheelhouse: $(VENV)/.installed
+	rm -rf build/dist && $(PY) -m build -q --outdir build/dist . >/dev/null
+	$(PY) -m pip download -q --disable-pip-version-check -d $(WHEELHOUSE) -c $(LOCK) build/dist/*.whl >/dev/null
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check airflow_provider_appservice tests example_dags benchmarks docs
+	$(VENV)/bin/ruff format --check airflow_provider_appservice tests example_dags benchmarks
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
+
+# Stage 1 installs everything (network allowed); stage 2 runs inside a loopback-only namespace.
+test: $(VENV)/.installed browser wheelhouse lint typecheck
+	$(NETGUARD) $(PY) -m pytest $(PYTEST_ARGS)
+
+pytest: $(VENV)/.installed
+	$(NETGUARD) $(PY) -m pytest $(PYTEST_ARGS)
+
+docs: $(VENV)/.installed
+	$(NETGUARD) $(VENV)/bin/sphinx-build -q -W --keep-going -b html docs build/docs
+
+demo: $(VENV)/.installed
+	$(NETGUARD) $(PY) -m airflow_provider_appservice.testing.demo $(DEMO_ARGS)
+
+lock:
+	test -x $(UV) || { $(PYTHON) -m venv $(VENV) && $(PY) -m pip install -q "uv==$(UV_VERSION)"; }
+	$(UV) pip compile -q --python-version 3.11 --extra testing --extra dev pyproject.toml -o $(LOCK)
+
+clean:
+	rm -rf $(VENV) build .mypy_cache .ruff_cache
