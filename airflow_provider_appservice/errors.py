@@ -1,0 +1,62 @@
+"""Exceptions every layer raises: each says what happened and what to do about it.
+
+They derive from Airflow's ``AirflowException`` so a task fails with the message as
+written, never with a raw traceback from deep inside the Azure SDK.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk.exceptions import AirflowException
+
+
+class AppServiceError(AirflowException):
+    """Base class of every error this provider raises on purpose."""
+
+
+class ConnectionConfigError(AppServiceError):
+    """The connection is wrong; raised before any network call.
+
+    The message names the field and the fix.
+    """
+
+    def __init__(self, field: str, problem: str, fix: str) -> None:
+        self.field = field
+        super().__init__(f"Connection field '{field}': {problem}. Fix: {fix}")
+
+
+class AuthenticationFailed(AppServiceError):
+    """Entra ID refused to issue a token. Carries the AADSTS code, never the response body."""
+
+
+class TokenPinningError(AppServiceError):
+    """A token was about to be sent to a host it is not for; the request was not sent."""
+
+
+class AzureRequestError(AppServiceError):
+    """Azure answered with an error: status, error code and request id, for support tickets."""
+
+    def __init__(
+        self,
+        action: str,
+        *,
+        status: int | None,
+        code: str | None,
+        message: str,
+        request_id: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.action = action
+        self.status = status
+        self.code = code
+        self.request_id = request_id
+        parts = [f"{action} failed"]
+        if status is not None:
+            parts.append(f"HTTP {status}")
+        if code:
+            parts.append(code)
+        text = ": ".join([", ".join(parts), message]) if message else ", ".join(parts)
+        if request_id:
+            text += f" (request id {request_id})"
+        if hint:
+            text += f". {hint}"
+        super().__init__(text)

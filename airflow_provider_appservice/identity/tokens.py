@@ -1,0 +1,152 @@
+"""A thin wrapper around a credential's ``get_token``: mask every token, count per audience.
+
+Airflow masks connection passwords but not tokens obtained at run time, so each token
+is registered with the secrets masker the moment it exists (``mask_secret`` in sync
+code, ``amask_secret`` in async code so the triggerer's event loop is not blocked).
+The ledger counts the tokens actually issued (a token not seen before for that
+identity and audience), which is what a security reviewer and the budgets care about.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from azure.core.credentials import AccessToken, AccessTokenInfo, TokenCredential
+    from azure.core.credentials_async import AsyncTokenCredential
+
+
+def audience_of(scope: str) -> str:
+    """``https://management.azure.com/.default`` -> ``https://management.azure.com``."""
+    return scope[: -len("/.default")] if scope.endswith("/.default") else scope
+
+
+class TokenLedger:
+    """Counts distinct tokens per (identity, audience) in this process, and remembers them hashed."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen: dict[tuple[str, str], str] = {}
+        self._counts: Counter[tuple[str, str]] = Counter()
+
+    def record(self, principal: str, scopes: tuple[str, ...], token: str) -> bool:
+        """Return True when this token is new for the identity and audience."""
+        key = (principal, " ".join(audience_of(s) for s in scopes))
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        with self._lock:
+            if self._seen.get(key) == digest:
+                return False
+            self._seen[key] = digest
+            self._counts[key] += 1
+            return True
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        with self._lock:
+            return dict(self._counts)
+
+    def by_audience(self) -> dict[str, int]:
+        totals: Counter[str] = Counter()
+        for (_, audience), count in self.counts().items():
+            totals[audience] += count
+        return dict(totals)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._seen.clear()
+            self._counts.clear()
+
+
+LEDGER = TokenLedger()
+
+
+def _mask(token: str) -> None:
+    from airflow.sdk.log import mask_secret
+
+    mask_secret(token)
+
+
+async def _amask(token: str) -> None:
+    from airflow.sdk.log import amask_secret
+
+    await amask_secret(token)
+
+
+class MaskingCredential:
+    """Sync credential wrapper: every token is masked and counted before anyone sees it."""
+
+    def __init__(self, inner: TokenCredential, principal: str) -> None:
+        self._inner = inner
+        self.principal = principal
+
+    def _seen(self, scopes: tuple[str, ...], token: str) -> None:
+        if LEDGER.record(self.principal, scopes, token):
+            _mask(token)
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        result = self._inner.get_token(*scopes, **kwargs)
+        self._seen(scopes, result.token)
+        return result
+
+    def get_token_info(self, *scopes: str, options: Any = None) -> AccessTokenInfo:
+        inner: Any = self._inner
+        if hasattr(inner, "get_token_info"):
+            result = inner.get_token_info(*scopes, options=options)
+        else:  # credentials that predate the token-info protocol
+            from azure.core.credentials import AccessTokenInfo
+
+            token = inner.get_token(*scopes)
+            result = AccessTokenInfo(token.token, token.expires_on)
+        self._seen(scopes, result.token)
+        return result
+
+    def close(self) -> None:
+        close = getattr(self._inner, "close", None)
+        if close:
+            close()
+
+    def __enter__(self) -> MaskingCredential:
+        return self
+
+    def __exit__(self, *args: object) -> None:
+        self.close()
+
+
+class AsyncMaskingCredential:
+    """Async twin of :class:`MaskingCredential`, masking with ``amask_secret``."""
+
+    def __init__(self, inner: AsyncTokenCredential, principal: str) -> None:
+        self._inner = inner
+        self.principal = principal
+
+    async def _seen(self, scopes: tuple[str, ...], token: str) -> None:
+        if LEDGER.record(self.principal, scopes, token):
+            await _amask(token)
+
+    async def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        result = await self._inner.get_token(*scopes, **kwargs)
+        await self._seen(scopes, result.token)
+        return result
+
+    async def get_token_info(self, *scopes: str, options: Any = None) -> AccessTokenInfo:
+        inner: Any = self._inner
+        if hasattr(inner, "get_token_info"):
+            result = await inner.get_token_info(*scopes, options=options)
+        else:
+            from azure.core.credentials import AccessTokenInfo
+
+            token = await inner.get_token(*scopes)
+            result = AccessTokenInfo(token.token, token.expires_on)
+        await self._seen(scopes, result.token)
+        return result
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+    async def __aenter__(self) -> AsyncMaskingCredential:
+        return self
+
+    async def __aexit__(self, *args: object) -> None:
+        await self.close()

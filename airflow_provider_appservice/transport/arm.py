@@ -1,0 +1,47 @@
+"""ARM clients: the SDK's own WebSiteManagementClient, tuned and pinned from the connection.
+
+The cloud choice sets endpoint and scope (``cloud_setting``); the retry policy is tuned
+from the connection's retry fields; the ARM token is pinned to the cloud's ARM host,
+LRO poller URLs included.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_appservice.identity.config import IdentityConfig
+from airflow_provider_appservice.tls import resolve_verify
+
+if TYPE_CHECKING:
+    from azure.mgmt.web import WebSiteManagementClient
+    from azure.mgmt.web.aio import WebSiteManagementClient as AsyncWebSiteManagementClient
+
+    from airflow_provider_appservice.identity.tokens import AsyncMaskingCredential, MaskingCredential
+
+
+def arm_client_kwargs(config: IdentityConfig) -> dict[str, Any]:
+    """Keyword arguments shared by the sync and async ARM clients."""
+    from azure.core import AzureClouds
+
+    from airflow_provider_appservice.pinning import TokenPinningPolicy
+
+    return {
+        "cloud_setting": AzureClouds[config.cloud.sdk_name],
+        "credential_scopes": [config.cloud.arm_scope],
+        "connection_verify": resolve_verify(config.ca_bundle),
+        "retry_total": config.retry_max_attempts - 1,
+        "retry_backoff_max": config.retry_max_delay_seconds,
+        "custom_hook_policy": TokenPinningPolicy("ARM", [config.cloud.arm_host]),
+    }
+
+
+def build_arm_client(config: IdentityConfig, credential: MaskingCredential) -> WebSiteManagementClient:
+    from azure.mgmt.web import WebSiteManagementClient
+
+    return WebSiteManagementClient(credential, config.require_subscription(), **arm_client_kwargs(config))
+
+
+def build_async_arm_client(config: IdentityConfig, credential: AsyncMaskingCredential) -> AsyncWebSiteManagementClient:
+    from azure.mgmt.web.aio import WebSiteManagementClient
+
+    return WebSiteManagementClient(credential, config.require_subscription(), **arm_client_kwargs(config))

@@ -1,0 +1,159 @@
+"""Bad connections fail before any network call, naming the field and the fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_provider_appservice.errors import ConnectionConfigError
+from airflow_provider_appservice.identity.config import parse_allowed_hosts, parse_identity_config
+
+TENANT = "11111111-2222-3333-4444-555555555555"
+CLIENT = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+PEM = "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n-----BEGIN CERTIFICATE-----\ny\n"
+
+
+def parse(login=None, password=None, environ=None, **extras):
+    return parse_identity_config("c", login=login, password=password, extras=extras, environ=environ or {})
+
+
+def field_of(call) -> tuple[str, str]:
+    with pytest.raises(ConnectionConfigError) as info:
+        call()
+    return info.value.field, str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field", "words"),
+    [
+        ({}, "auth_type", "choose one of"),
+        ({"auth_type": "magic"}, "auth_type", "not a known auth type"),
+        ({"auth_type": "managed_identity", "cloud": "mars"}, "cloud", "public, china, usgovernment"),
+        ({"auth_type": "service_principal_secret", "login": CLIENT, "password": "s"}, "tenant_id", "Directory"),
+        ({"auth_type": "service_principal_secret", "tenant_id": TENANT, "password": "s"}, "Client ID", "client"),
+        ({"auth_type": "service_principal_secret", "tenant_id": TENANT, "login": CLIENT}, "Client secret", "password"),
+        (
+            {
+                "auth_type": "service_principal_secret",
+                "tenant_id": TENANT,
+                "login": CLIENT,
+                "password": "s",
+                "client_certificate_private_key": PEM,
+            },
+            "client_certificate_private_key",
+            "not both",
+        ),
+        (
+            {
+                "auth_type": "service_principal_certificate",
+                "tenant_id": TENANT,
+                "login": CLIENT,
+                "password": "s",
+                "client_certificate_private_key": PEM,
+            },
+            "Client secret",
+            "not both",
+        ),
+        (
+            {
+                "auth_type": "service_principal_certificate",
+                "tenant_id": TENANT,
+                "login": CLIENT,
+                "client_certificate_private_key": "not a pem",
+            },
+            "client_certificate_private_key",
+            "PEM",
+        ),
+        ({"auth_type": "managed_identity", "password": "s"}, "Client secret", "no secret"),
+        ({"auth_type": "managed_identity", "login": CLIENT}, "Client ID", "managed_identity_client_id"),
+        ({"auth_type": "managed_identity_federated", "tenant_id": TENANT}, "Client ID", "trusts"),
+        ({"auth_type": "workload_identity", "tenant_id": TENANT, "login": CLIENT}, "auth_type", "AZURE_FEDERATED"),
+        (
+            {"auth_type": "key_vault_service_principal", "tenant_id": TENANT, "login": CLIENT},
+            "key_vault_url",
+            "vault",
+        ),
+        ({"auth_type": "managed_identity", "retry_max_attempts": "lots"}, "retry_max_attempts", "1 to 20"),
+        ({"auth_type": "managed_identity", "retry_max_delay_seconds": 0}, "retry_max_delay_seconds", "1 to 600"),
+        ({"auth_type": "managed_identity", "ca_bundle": "/nonexistent/ca.pem"}, "ca_bundle", "PEM file"),
+        ({"auth_type": "managed_identity", "allowed_hosts": "*.contoso.com"}, "allowed_hosts", "wildcards"),
+        ({"auth_type": "managed_identity", "tenant_id": "bad tenant!"}, "tenant_id", "paste"),
+    ],
+)
+def test_bad_configuration_names_field_and_fix(kwargs, field, words):
+    login = kwargs.pop("login", None)
+    password = kwargs.pop("password", None)
+    got_field, message = field_of(lambda: parse(login=login, password=password, **kwargs))
+    assert got_field == field
+    assert words in message
+    assert "Fix:" in message
+    if password:
+        assert repr(password) not in message  # a secret is never echoed
+
+
+VAULT_BASE = {"auth_type": "key_vault_service_principal", "tenant_id": TENANT, "key_vault_secret_name": "sp"}
+
+
+@pytest.mark.parametrize(
+    ("url", "cloud", "words"),
+    [
+        ("http://v1.vault.azure.net", "public", "https"),
+        ("https://user@v1.vault.azure.net", "public", "user information"),
+        ("https://v1.vault.azure.net:8443", "public", "port"),
+        ("https://v1.vault.azure.net/secrets/x", "public", "path"),
+        ("https://v1.vault.azure.net?x=1", "public", "query"),
+        ("https://v1.vault.azure.net.evil.example", "public", "not a vault"),
+        ("https://vault.azure.net", "public", "not a vault"),
+        ("https://v1.vault.azure.cn", "public", "not a vault"),
+        ("https://v1.vault.azure.net", "china", "not a vault"),
+        ("https://evil.example/v1.vault.azure.net", "public", "path"),
+    ],
+)
+def test_key_vault_url_is_parsed_strictly(url, cloud, words):
+    field, message = field_of(lambda: parse(login=CLIENT, key_vault_url=url, cloud=cloud, **VAULT_BASE))
+    assert field == "key_vault_url"
+    assert words in message
+
+
+def test_key_vault_url_accepts_the_clouds_own_suffix_and_normalises_it():
+    cfg = parse(login=CLIENT, key_vault_url="https://My-Vault.vault.azure.cn/", cloud="china", **VAULT_BASE)
+    assert cfg.key_vault_url == "https://my-vault.vault.azure.cn"
+    assert cfg.cloud.authority_host == "login.chinacloudapi.cn"
+
+
+def test_valid_service_principal_reads_legacy_prefixed_extras_and_defaults():
+    cfg = parse(
+        login=CLIENT,
+        password="s3cret",
+        **{"extra__azure_app_service__auth_type": "service_principal_secret", "tenant_id": TENANT},
+    )
+    assert (cfg.auth_type, cfg.tenant, cfg.client) == ("service_principal_secret", TENANT, CLIENT)
+    assert cfg.cloud.name == "public"
+    assert (cfg.retry_max_attempts, cfg.retry_max_delay_seconds) == (4, 60)
+    assert "s3cret" not in repr(cfg)
+    assert "s3cret" not in cfg.principal_label
+
+
+def test_workload_identity_takes_aks_environment():
+    env = {"AZURE_FEDERATED_TOKEN_FILE": "/var/run/token", "AZURE_CLIENT_ID": CLIENT, "AZURE_TENANT_ID": TENANT}
+    cfg = parse(auth_type="workload_identity", environ=env)
+    assert (cfg.federated_token_file, cfg.client_id, cfg.tenant_id) == ("/var/run/token", CLIENT, TENANT)
+
+
+def test_fingerprint_changes_with_a_rotated_secret_but_not_with_unrelated_fields():
+    base = dict(auth_type="service_principal_secret", tenant_id=TENANT)
+    a = parse(login=CLIENT, password="one", **base)
+    b = parse(login=CLIENT, password="two", **base)
+    c = parse(login=CLIENT, password="one", resource_group="rg", **base)
+    assert a.fingerprint != b.fingerprint
+    assert a.fingerprint == c.fingerprint
+
+
+def test_allowed_hosts_are_exact_lowercase_names():
+    assert parse_allowed_hosts("API.Contoso.com, api.contoso.com ,edge.example.net.") == (
+        "api.contoso.com",
+        "edge.example.net",
+    )
+    assert parse_allowed_hosts(["a.example.org"]) == ("a.example.org",)
+    for bad in ("https://a.example.org", "a.example.org:443", "a.example.org/x", "localhost"):
+        with pytest.raises(ConnectionConfigError):
+            parse_allowed_hosts(bad)
