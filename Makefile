@@ -42,7 +42,7 @@ typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
 # Stage 1 installs everything (network allowed); stage 2 runs inside a loopback-only namespace.
-test: $(VENV)/.installed browser wheelhouse lint typecheck
+test: $(VENV)/.installed browser wheelhouse lint typecheck docs
 	$(NETGUARD) $(PY) -m pytest $(PYTEST_ARGS)
 
 pytest: $(VENV)/.installed
