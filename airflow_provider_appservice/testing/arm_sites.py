@@ -1,0 +1,109 @@
+"""ARM reads of sites and slots (``GET .../sites/{name}`` and ``.../slots/{slot}``).
+
+The Site JSON carries what the SDK model and the provider read (azure-apis.md §1, §9): admin
+``state``, host names with ``hostType`` Standard/Repository, ``serverFarmId``, ``sku`` tier,
+``slotSwapStatus``. Other properties are plausible fillers, UNVERIFIED in detail.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+
+from airflow_provider_appservice.testing.arm import SITE, SLOT, ArmContext, ArmRoutes, site_action
+from airflow_provider_appservice.testing.model import Site
+from airflow_provider_appservice.testing.state import plan_tier, region_name
+
+
+def _ssl_state(host: str, host_type: str) -> dict[str, Any]:
+    return {
+        "name": host,
+        "sslState": "Disabled",
+        "ipBasedSslResult": None,
+        "virtualIP": None,
+        "thumbprint": None,
+        "toUpdate": None,
+        "toUpdateIpBasedSsl": None,
+        "ipBasedSslState": "NotConfigured",
+        "hostType": host_type,
+    }
+
+
+def site_json(site: Site) -> dict[str, Any]:
+    linux = "linux" in site.kind
+    plan = (
+        f"/subscriptions/{site.subscription_id}/resourceGroups/{site.resource_group}"
+        f"/providers/Microsoft.Web/serverfarms/{site.site_name}-plan"
+    )
+    props: dict[str, Any] = {
+        "name": f"{site.site_name}({site.slot})" if site.slot else site.name,
+        "state": site.state,
+        "hostNames": [site.default_host_name],
+        "webSpace": f"{site.resource_group}-{region_name(site.location)}webspace",
+        "repositorySiteName": site.site_name,
+        "owner": None,
+        "usageState": "Normal",
+        "enabled": True,
+        "adminEnabled": True,
+        "enabledHostNames": [site.default_host_name, site.scm_host_name],
+        "availabilityState": "Normal",
+        "hostNameSslStates": [
+            _ssl_state(site.default_host_name, "Standard"),
+            _ssl_state(site.scm_host_name, "Repository"),
+        ],
+        "serverFarmId": plan,
+        "reserved": linux,
+        "isXenon": False,
+        "hyperV": False,
+        "storageRecoveryDefaultState": "Running",
+        "contentAvailabilityState": "Normal",
+        "runtimeAvailabilityState": "Normal",
+        "siteConfig": {
+            "numberOfWorkers": 1,
+            "linuxFxVersion": site.site_config.get("linuxFxVersion", ""),
+            "windowsFxVersion": None,
+            "http20Enabled": False,
+            "functionAppScaleLimit": 0,
+            "minimumElasticInstanceCount": 1 if "functionapp" in site.kind else 0,
+        },
+        "deploymentId": site.site_name if site.slot is None else f"{site.site_name}__{site.slot}",
+        "slotName": site.slot,
+        "sku": plan_tier(site.plan_sku),
+        "scmSiteAlsoStopped": False,
+        "targetSwapSlot": None,
+        "hostingEnvironment": None,
+        "clientAffinityEnabled": False,
+        "clientCertEnabled": False,
+        "hostNamesDisabled": False,
+        "containerSize": 1536 if "functionapp" in site.kind else 0,
+        "dailyMemoryTimeQuota": 0,
+        "resourceGroup": site.resource_group,
+        "defaultHostName": site.default_host_name,
+        "slotSwapStatus": None,
+        "httpsOnly": True,
+        "redundancyMode": "None",
+        "publicNetworkAccess": None,
+        "keyVaultReferenceIdentity": "SystemAssigned",
+    }
+    return {
+        "id": site.id,
+        "name": site.name,
+        "type": "Microsoft.Web/sites/slots" if site.slot else "Microsoft.Web/sites",
+        "kind": site.kind,
+        "location": site.location,
+        "tags": {},
+        "properties": props,
+    }
+
+
+async def get_site(ctx: ArmContext) -> Response:
+    assert ctx.site is not None
+    with ctx.world.lock:
+        body = site_json(ctx.site)
+    return ctx.json(body)
+
+
+def register(routes: ArmRoutes) -> None:
+    routes.add("GET", SITE, site_action("read"), get_site)
+    routes.add("GET", SLOT, site_action("read"), get_site)

@@ -1,0 +1,316 @@
+"""``AppServiceEmulator``: the local Azure that real SDK clients reach over real TLS.
+
+Start it (context manager), seed it (tenants, identities, roles, sites, vaults), point a
+process at it with :attr:`AppServiceEmulator.env` or :meth:`AppServiceEmulator.apply_env`, and
+assert on :attr:`~AppServiceEmulator.requests`. One emulator can serve a whole test session:
+every ``add_*`` makes fresh ids, and :meth:`reset` clears faults, journal and clock between
+tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from airflow_provider_appservice.testing import apps, arm, arm_sites, entra, msi, vault
+from airflow_provider_appservice.testing.asgi import EmulatorApp
+from airflow_provider_appservice.testing.faults import Fault, FaultRegistry
+from airflow_provider_appservice.testing.journal import Request
+from airflow_provider_appservice.testing.model import Principal, Site, Tenant
+from airflow_provider_appservice.testing.server import ServerThread
+from airflow_provider_appservice.testing.state import World
+from airflow_provider_appservice.testing.tls import EmulatorCA
+
+_DEFAULT_STATUS = 503
+
+# ARM areas register their routes here (one module per area).
+ARM_AREAS: list[Callable[[arm.ArmRoutes], None]] = [arm_sites.register]
+
+
+class AppServiceEmulator:
+    def __init__(
+        self,
+        token_format: str = "jwt",
+        token_lifetime: int = 3600,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self._defaults = (token_format, token_lifetime)
+        self._dir = tempfile.mkdtemp(prefix="appservice-emulator-")  # 0700
+        self._ca = EmulatorCA(self._dir)
+        self.world = World(self._dir, token_format, token_lifetime, clock)
+        self._faults = FaultRegistry()
+        self.identity_header = secrets.token_urlsafe(24)
+        self._server: ServerThread | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> AppServiceEmulator:
+        if self._server is not None:
+            return self
+        server = ServerThread(
+            self._make_app,
+            is_known=lambda host: self.world.resolve_host(host) is not None,
+            ssl_context_for=self._ca.server_context,
+            on_refused=self._refused,
+        )
+        server.start()
+        self._server = server
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> AppServiceEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _make_app(self, abort_connection: Callable[[Any], None]) -> EmulatorApp:
+        routes = arm.ArmRoutes()
+        for register in ARM_AREAS:
+            register(routes)
+        routers = {
+            "entra": entra.router(self.world),
+            "local": msi.router(self.world, self.identity_header),
+            "arm": arm.router(self.world, routes),
+            "vault": vault.router(self.world),
+            "app": apps.app_router(),
+            "scm": apps.scm_router(),
+        }
+        return EmulatorApp(self.world, self._faults, routers, abort_connection)  # type: ignore[arg-type]
+
+    def _refused(self, method: str, host: str) -> None:
+        self.world.journal.record(Request(method, host, "", 403, "proxy-refused", time=self.world.now()))
+
+    @property
+    def _running(self) -> ServerThread:
+        if self._server is None:
+            raise RuntimeError("the emulator is not running; use it as a context manager or call start()")
+        return self._server
+
+    # -- how a process reaches it ---------------------------------------------------------------
+    @property
+    def ca_path(self) -> str:
+        return self._ca.ca_path
+
+    @property
+    def data_dir(self) -> str:
+        """Private (0700) directory holding the CA certificate, certificates and token files."""
+        return self._dir
+
+    @property
+    def http_port(self) -> int:
+        return self._running.http_port
+
+    @property
+    def proxy_port(self) -> int:
+        return self._running.proxy_port
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Environment that routes a process's Azure traffic here. No ``AZURE_AUTHORITY_HOST``:
+        clients keep their real cloud host names."""
+        proxy = f"http://127.0.0.1:{self.proxy_port}"
+        local = f"http://127.0.0.1:{self.http_port}"
+        return {
+            "HTTPS_PROXY": proxy,
+            "https_proxy": proxy,
+            "HTTP_PROXY": proxy,
+            "http_proxy": proxy,
+            "NO_PROXY": "127.0.0.1,localhost",
+            "no_proxy": "127.0.0.1,localhost",
+            "REQUESTS_CA_BUNDLE": self.ca_path,
+            "SSL_CERT_FILE": self.ca_path,
+            "CURL_CA_BUNDLE": self.ca_path,
+            "IDENTITY_ENDPOINT": f"{local}/msi/token",
+            "IDENTITY_HEADER": self.identity_header,
+            "AZURE_POD_IDENTITY_AUTHORITY_HOST": local,
+        }
+
+    @contextlib.contextmanager
+    def apply_env(self) -> Iterator[dict[str, str]]:
+        """Set :attr:`env` in ``os.environ`` for the block, then restore what was there."""
+        env = self.env
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            yield env
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+    # -- tokens and time ----------------------------------------------------------------------------
+    @property
+    def token_lifetime(self) -> int:
+        return self.world.token_lifetime
+
+    @token_lifetime.setter
+    def token_lifetime(self, seconds: int) -> None:
+        self.world.token_lifetime = int(seconds)
+
+    @property
+    def token_format(self) -> str:
+        return self.world.token_format
+
+    @token_format.setter
+    def token_format(self, value: str) -> None:
+        if value not in ("jwt", "opaque"):
+            raise ValueError("token_format must be 'jwt' or 'opaque'")
+        self.world.token_format = value
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The emulator's "now" (epoch seconds): token issuance and expiry use it."""
+        return self.world.now
+
+    @clock.setter
+    def clock(self, clock: Callable[[], float]) -> None:
+        self.world.clock = clock
+
+    def advance(self, seconds: float) -> None:
+        """Move the emulator's clock forward (tokens expire without anyone sleeping)."""
+        self.world.clock_offset += seconds
+
+    def issued_tokens(self) -> list[str]:
+        """Every token the emulator minted (access tokens and federated token files)."""
+        return self.world.issued_tokens()
+
+    def token_requests(self, audience: str | None = None, client_id: str | None = None) -> int:
+        """How many tokens were issued (token endpoint, MSI, IMDS) since the last :meth:`reset`."""
+        return self.world.journal.token_requests(audience, client_id)
+
+    @property
+    def requests(self) -> list[Request]:
+        return self.world.journal.requests
+
+    # -- faults ------------------------------------------------------------------------------------
+    def fault(
+        self,
+        status: int | None = -1,
+        host: str | None = None,
+        path: str | None = None,
+        method: str | None = None,
+        times: int | None = 1,
+        retry_after: float | None = None,
+        retry_after_ms: int | None = None,
+        reset: bool = False,
+        delay: float = 0.0,
+        body: bytes | str | dict | None = None,
+        kind: str | None = None,
+    ) -> Fault:
+        """Make matching requests fail: answer ``status`` (503 unless given), or with
+        ``reset=True`` close the connection unanswered. ``delay`` seconds pass first; a delay
+        without an explicit status lets the real route answer afterwards. ``path`` is a regex
+        (``re.search``); ``times=None`` means every time. Returns a handle (``.hits``,
+        ``.remove()``)."""
+        if status == -1:
+            status = None if delay else _DEFAULT_STATUS
+        return self._faults.add(
+            Fault(
+                status=None if reset else status,
+                host=host,
+                path=re.compile(path) if path is not None else None,
+                method=method,
+                kind=kind,
+                times=times,
+                retry_after=retry_after,
+                retry_after_ms=retry_after_ms,
+                reset=reset,
+                delay=delay,
+                body=body,
+            )
+        )
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
+
+    def reset(self) -> None:
+        """Between tests on a shared emulator: no faults, an empty journal, the real clock and
+        the constructor's token settings. Seeded state and issued tokens stay."""
+        self.clear_faults()
+        self.world.journal.clear()
+        self.world.clock_offset = 0.0
+        self.world.token_format, self.world.token_lifetime = self._defaults
+
+    # -- seeding (see state.World for the details) -------------------------------------------------
+    def add_tenant(self, cloud: str = "public", tenant_id: str | None = None) -> Tenant:
+        return self.world.add_tenant(cloud, tenant_id)
+
+    def add_subscription(self, tenant: Tenant | str, subscription_id: str | None = None) -> str:
+        return self.world.add_subscription(tenant, subscription_id)
+
+    def add_resource_group(self, subscription_id: str, name: str) -> str:
+        return self.world.add_resource_group(subscription_id, name)
+
+    def add_service_principal(
+        self, tenant: Tenant | str, client_id: str | None = None, secret: str | None = None
+    ) -> Principal:
+        return self.world.add_service_principal(tenant, client_id, secret)
+
+    def add_certificate_principal(
+        self, tenant: Tenant | str, password: str | None = None, client_id: str | None = None
+    ) -> Principal:
+        return self.world.add_certificate_principal(tenant, password, client_id)
+
+    def add_managed_identity(
+        self, tenant: Tenant | str, user_assigned: bool = False, name: str | None = None
+    ) -> Principal:
+        return self.world.add_managed_identity(tenant, user_assigned, name)
+
+    def use_system_identity(self, identity: Principal) -> None:
+        """Make ``identity`` the one MSI/IMDS return when a request names no identity."""
+        if identity.kind != "managed_identity" or identity.user_assigned:
+            raise ValueError("not a system-assigned managed identity")
+        with self.world.lock:
+            self.world.system_identity = identity
+
+    def add_workload_identity(self, tenant: Tenant | str, subject: str | None = None) -> Principal:
+        return self.world.add_workload_identity(tenant, subject)
+
+    def refresh_token_file(self, principal: Principal) -> str:
+        return self.world.refresh_token_file(principal)
+
+    def add_app_registration(self, tenant: Tenant | str, trusts: Principal) -> Principal:
+        return self.world.add_app_registration(tenant, trusts)
+
+    def assign_role(self, principal: Principal, role: str, scope: Any) -> None:
+        self.world.assign_role(principal, role, scope)
+
+    def add_site(
+        self,
+        subscription_id: str,
+        resource_group: str,
+        name: str,
+        kind: str = "app,linux",
+        plan_sku: str = "P1v3",
+        location: str = "westeurope",
+        regional: bool = False,
+    ) -> Site:
+        return self.world.add_site(subscription_id, resource_group, name, kind, plan_sku, location, regional)
+
+    def add_slot(self, site: Site, slot: str) -> Site:
+        return self.world.add_slot(site, slot)
+
+    def add_vault(
+        self,
+        tenant: Tenant | str,
+        name: str,
+        subscription_id: str | None = None,
+        resource_group: str = "rg-vaults",
+    ) -> str:
+        return self.world.add_vault(tenant, name, subscription_id, resource_group)
+
+    def set_secret(self, vault_url: str, name: str, value: str, content_type: str | None = None) -> str:
+        return self.world.set_secret(vault_url, name, value, content_type)
