@@ -18,7 +18,7 @@ from starlette.routing import Route, Router
 from airflow_provider_appservice.testing import tokens
 from airflow_provider_appservice.testing.clouds import Cloud
 from airflow_provider_appservice.testing.model import Principal, Tenant
-from airflow_provider_appservice.testing.responses import aad_error, host_info, json_response, note
+from airflow_provider_appservice.testing.responses import aad_error, host_info, json_response
 from airflow_provider_appservice.testing.state import World
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -118,7 +118,6 @@ def router(world: World) -> Router:
                 "administrator of the tenant or consented to by any user in the tenant. You may have "
                 "sent your authentication request to the wrong tenant.",
             )
-        note(request).client_id = app.client_id
         audience = _audience(form.get("scope", ""))
         if audience is None:
             return aad_error(
@@ -143,7 +142,6 @@ def router(world: World) -> Router:
             return failure
         # A CAE "claims" field (xms_cc) is accepted and changes nothing here.
         record = world.issue_token(app, audience, "token")
-        note(request).audience = audience
         lifetime = int(world.token_lifetime)
         body: dict[str, object] = {
             "token_type": "Bearer",

@@ -19,8 +19,8 @@ class Request:
     path: str  # without the query string
     status: int  # 0 when the connection was reset on purpose
     kind: str  # token, discovery, msi, imds, arm, vault, app, scm, proxy-refused, ...
-    audience: str | None = None  # aud of the bearer token sent, or of the token issued
-    client_id: str | None = None  # appid of that token
+    audience: str | None = None  # aud of the bearer token the request carried (token requests: None)
+    client_id: str | None = None  # appid of that bearer token
     bearer: bool = False  # whether an Authorization: Bearer header came with it
     request_id: str = ""
     time: float = 0.0  # emulator clock

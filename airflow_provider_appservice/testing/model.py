@@ -41,7 +41,7 @@ class Principal:
     cloud: str
     display_name: str = ""
     secret: str | None = field(default=None, repr=False)
-    certificate_pem: bytes | None = field(default=None, repr=False)
+    certificate_pem: str | None = field(default=None, repr=False)  # key (encrypted if password) + cert
     pkcs12: bytes | None = field(default=None, repr=False)
     password: str | None = field(default=None, repr=False)
     certificate_path: str | None = None

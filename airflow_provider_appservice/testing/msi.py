@@ -19,7 +19,8 @@ from starlette.responses import Response
 from starlette.routing import Route, Router
 
 from airflow_provider_appservice.testing.clouds import get_cloud
-from airflow_provider_appservice.testing.responses import json_response, note
+from airflow_provider_appservice.testing.model import Principal
+from airflow_provider_appservice.testing.responses import json_response
 from airflow_provider_appservice.testing.state import World
 
 
@@ -28,34 +29,30 @@ def _bad(description: str, status: int = 400) -> Response:
 
 
 def router(world: World, identity_header: str) -> Router:
-    def select(request: Request, resource_key: str) -> tuple[str | None, Response | None]:
+    def select(request: Request, resource_key: str) -> tuple[Principal | None, str, Response | None]:
         q = request.query_params
         mi = world.find_managed_identity(
             client_id=q.get("client_id"),
             object_id=q.get("object_id") or q.get("principal_id"),
             resource_id=q.get(resource_key) or q.get("mi_res_id"),
         )
-        resource = q.get("resource")
+        resource = q.get("resource", "")
         if not resource:
-            return None, _bad("Required audience parameter not specified")
+            return None, "", _bad("Required audience parameter not specified")
         if mi is None:
-            return None, _bad("Identity not found")
-        note(request).client_id = mi.client_id
+            return None, "", _bad("Identity not found")
         if not world.known_resource(get_cloud(mi.cloud), resource):
-            return None, _bad(f"AADSTS500011: The resource principal named {resource} was not found.")
-        return resource, None
+            return None, "", _bad(f"AADSTS500011: The resource principal named {resource} was not found.")
+        return mi, resource, None
 
     async def app_service(request: Request) -> Response:
         sent = request.headers.get("x-identity-header", "")
         if not hmac.compare_digest(sent.encode(), identity_header.encode()):
             return json_response({"statusCode": 401, "message": "Unauthorized: X-IDENTITY-HEADER"}, 401)
-        resource, error = select(request, "mi_res_id")
-        if error is not None or resource is None:
+        mi, resource, error = select(request, "mi_res_id")
+        if mi is None:
             return error or _bad("bad request")
-        mi = world.find_managed_identity(client_id=note(request).client_id)
-        assert mi is not None
         record = world.issue_token(mi, resource, "msi")
-        note(request).audience = resource
         return json_response(
             {
                 "access_token": record.token,
@@ -69,13 +66,10 @@ def router(world: World, identity_header: str) -> Router:
     async def imds(request: Request) -> Response:
         if request.headers.get("metadata", "").lower() != "true":
             return _bad("Required metadata header not specified")
-        resource, error = select(request, "msi_res_id")
-        if error is not None or resource is None:
+        mi, resource, error = select(request, "msi_res_id")
+        if mi is None:
             return error or _bad("bad request")
-        mi = world.find_managed_identity(client_id=note(request).client_id)
-        assert mi is not None
         record = world.issue_token(mi, resource, "imds")
-        note(request).audience = resource
         lifetime = str(int(world.token_lifetime))
         return json_response(
             {

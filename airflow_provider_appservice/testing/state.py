@@ -254,7 +254,7 @@ class World:
     ) -> Principal:
         p = self._add_principal(tenant, "certificate_principal", client_id, password=password)
         cert = make_client_certificate(f"emulator-{p.client_id}", password)
-        p.certificate_pem = cert.pem
+        p.certificate_pem = cert.pem.decode("ascii")
         p.pkcs12 = cert.pkcs12
         p.certificate = cert.certificate
         p.certificate_path = write_private(os.path.join(self.data_dir, f"cert-{p.client_id}.pem"), cert.pem)
@@ -345,13 +345,10 @@ class World:
         return a
 
     def _register_host(self, host: str, info: HostInfo) -> None:
-        host = host.lower()
-        if host in self._hosts:
-            raise ValueError(
-                f"host name {host} is taken (site and vault names are global in Azure); "
-                "pick another name or use regional=True"
-            )
-        self._hosts[host] = info
+        """Point a host name at a site or vault. Names are global in Azure, but a shared
+        emulator is seeded per test with the same names, so the latest registration wins (the
+        earlier resource stays reachable through ARM by its id)."""
+        self._hosts[host.lower()] = info
 
     def add_site(
         self,
