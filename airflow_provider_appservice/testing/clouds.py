@@ -21,6 +21,9 @@ class Cloud:
     web_suffix: str
     sts_host: str
     graph_resource: str
+    # Federated-credential audience per cloud (Microsoft docs on workload identity federation);
+    # UNVERIFIED against recorded traffic for the sovereign clouds.
+    token_exchange_audience: str = "api://AzureADTokenExchange"
 
     @property
     def arm_resource(self) -> str:
@@ -53,8 +56,6 @@ def norm_aud(audience: str) -> str:
     return audience.rstrip("/")
 
 
-TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
-
 CLOUDS: dict[str, Cloud] = {
     "public": Cloud(
         name="public",
@@ -75,6 +76,7 @@ CLOUDS: dict[str, Cloud] = {
         web_suffix="chinacloudsites.cn",
         sts_host="sts.chinacloudapi.cn",
         graph_resource="https://microsoftgraph.chinacloudapi.cn",
+        token_exchange_audience="api://AzureADTokenExchangeChina",
     ),
     "usgovernment": Cloud(
         name="usgovernment",
@@ -85,6 +87,7 @@ CLOUDS: dict[str, Cloud] = {
         web_suffix="azurewebsites.us",
         sts_host="login.microsoftonline.us",
         graph_resource="https://graph.microsoft.us",
+        token_exchange_audience="api://AzureADTokenExchangeUSGov",
     ),
 }
 

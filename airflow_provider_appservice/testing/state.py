@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from airflow_provider_appservice.testing import rbac, tokens
-from airflow_provider_appservice.testing.clouds import CLOUDS, TOKEN_EXCHANGE_AUDIENCE, Cloud, get_cloud, norm_aud
+from airflow_provider_appservice.testing.clouds import CLOUDS, Cloud, get_cloud, norm_aud
 from airflow_provider_appservice.testing.journal import Issue, Journal
 from airflow_provider_appservice.testing.model import (
     FederatedCredential,
@@ -175,7 +175,7 @@ class World:
         aud = norm_aud(audience)
         if aud in cloud.arm_audiences or aud in {
             norm_aud(cloud.vault_resource),
-            TOKEN_EXCHANGE_AUDIENCE,
+            cloud.token_exchange_audience,
             cloud.graph_resource,
             "https://storage.azure.com",
         }:
@@ -283,7 +283,8 @@ class World:
         p = self._add_principal(tenant, "workload_identity")
         issuer = f"https://westeurope.oic.prod-aks.azure.com/{p.tenant_id}/{uuid.uuid4()}/"
         subject = subject or f"system:serviceaccount:default:workload-{p.client_id[:8]}"
-        p.federated_credentials.append(FederatedCredential(issuer, subject, TOKEN_EXCHANGE_AUDIENCE))
+        audience = get_cloud(p.cloud).token_exchange_audience
+        p.federated_credentials.append(FederatedCredential(issuer, subject, audience))
         p.token_file = os.path.join(self.data_dir, f"federated-token-{p.client_id}")
         self.refresh_token_file(p)
         return p
@@ -315,8 +316,8 @@ class World:
         identity by its own issuer and subject.
         """
         if trusts.kind == "managed_identity":
-            issuer = get_cloud(trusts.cloud).v2_issuer(trusts.tenant_id)
-            fc = FederatedCredential(issuer, trusts.object_id, TOKEN_EXCHANGE_AUDIENCE)
+            cloud = get_cloud(trusts.cloud)
+            fc = FederatedCredential(cloud.v2_issuer(trusts.tenant_id), trusts.object_id, cloud.token_exchange_audience)
         elif trusts.federated_credentials and trusts.kind == "workload_identity":
             fc = trusts.federated_credentials[0]
         else:

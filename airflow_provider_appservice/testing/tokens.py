@@ -84,9 +84,10 @@ def verify_assertion_signature(jwt: ParsedJwt, cert: x509.Certificate) -> str | 
     if not isinstance(key, rsa.RSAPublicKey):
         return "registered certificate has no RSA key"
     x5t, x5t_s256 = thumbprints(cert)
-    if "x5t" in jwt.header and jwt.header["x5t"] != x5t:
+    # msal pads its thumbprints with "="; compare without padding.
+    if "x5t" in jwt.header and str(jwt.header["x5t"]).rstrip("=") != x5t:
         return "x5t does not match the registered certificate"
-    if "x5t#S256" in jwt.header and jwt.header["x5t#S256"] != x5t_s256:
+    if "x5t#S256" in jwt.header and str(jwt.header["x5t#S256"]).rstrip("=") != x5t_s256:
         return "x5t#S256 does not match the registered certificate"
     alg = jwt.header.get("alg")
     pad: padding.AsymmetricPadding
