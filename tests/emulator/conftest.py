@@ -14,7 +14,7 @@ from airflow_provider_appservice.testing.pytest_plugin import (  # noqa: F401  (
 
 
 @pytest.fixture
-def emu(appservice_emulator: AppServiceEmulator) -> Iterator[AppServiceEmulator]:
+def emu(appservice_emulator: AppServiceEmulator) -> Iterator[AppServiceEmulator]:  # noqa: F811
     """The shared emulator with its environment applied for the test."""
     with appservice_emulator.apply_env():
         yield appservice_emulator
