@@ -28,8 +28,11 @@ from airflow_provider_appservice.testing.model import Site, Subscription, TokenR
 from airflow_provider_appservice.testing.responses import arm_error, bearer_token, host_info, json_response, web_error
 from airflow_provider_appservice.testing.state import World
 
-SITE = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Web/sites/{site}"
-SLOT = SITE + "/slots/{slot}"
+SITES_IN_SUBSCRIPTION = "/subscriptions/{sub}/providers/Microsoft.Web/sites"
+SITES_IN_GROUP = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Web/sites"
+SITE = SITES_IN_GROUP + "/{site}"
+SLOTS = SITE + "/slots"
+SLOT = SLOTS + "/{slot}"
 
 
 @dataclass
@@ -62,6 +65,7 @@ class ArmRoute:
     template: str
     action: Callable[[dict[str, str]], str]
     handler: Handler
+    authorize: bool = True  # False: the handler filters what the caller may see (ARM list calls)
     pattern: re.Pattern[str] = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -80,8 +84,15 @@ class ArmRoutes:
     def __init__(self) -> None:
         self.routes: list[ArmRoute] = []
 
-    def add(self, method: str, template: str, action: Callable[[dict[str, str]], str], handler: Handler) -> None:
-        self.routes.append(ArmRoute(method.upper(), template, action, handler))
+    def add(
+        self,
+        method: str,
+        template: str,
+        action: Callable[[dict[str, str]], str],
+        handler: Handler,
+        authorize: bool = True,
+    ) -> None:
+        self.routes.append(ArmRoute(method.upper(), template, action, handler, authorize))
 
     def match(self, method: str, path: str) -> tuple[ArmRoute | None, dict[str, str], bool]:
         """(route, params, path_known): path_known tells 405 from 404."""
@@ -198,7 +209,7 @@ class ArmApp:
             )
         scope = resource_id(params)
         action = route.action(params)
-        if not world.is_authorized(caller.oid, action, scope):
+        if route.authorize and not world.is_authorized(caller.oid, action, scope):
             return arm_error(
                 403,
                 "AuthorizationFailed",

@@ -11,9 +11,18 @@ from typing import Any
 
 from starlette.responses import Response
 
-from airflow_provider_appservice.testing.arm import SITE, SLOT, ArmContext, ArmRoutes, site_action
+from airflow_provider_appservice.testing.arm import (
+    SITE,
+    SITES_IN_GROUP,
+    SITES_IN_SUBSCRIPTION,
+    SLOT,
+    SLOTS,
+    ArmContext,
+    ArmRoutes,
+    site_action,
+)
+from airflow_provider_appservice.testing.catalog import plan_tier, region_name
 from airflow_provider_appservice.testing.model import Site
-from airflow_provider_appservice.testing.state import plan_tier, region_name
 
 
 def _ssl_state(host: str, host_type: str) -> dict[str, Any]:
@@ -104,6 +113,46 @@ async def get_site(ctx: ArmContext) -> Response:
     return ctx.json(body)
 
 
+def _listing(ctx: ArmContext, sites: list[Site]) -> Response:
+    """ARM list answers: ``{"value": [...], "nextLink": null}``, one page (no paging modelled)."""
+    with ctx.world.lock:
+        body = {"value": [site_json(s) for s in sites], "nextLink": None}
+    return ctx.json(body)
+
+
+def _sites(ctx: ArmContext) -> list[Site]:
+    with ctx.world.lock:
+        return [s for s in ctx.world.sites.values() if s.slot is None]
+
+
+async def list_in_group(ctx: ArmContext) -> Response:
+    rg = ctx.params["rg"].lower()
+    sites = [s for s in _sites(ctx) if s.subscription_id == ctx.subscription.subscription_id]
+    sites = [s for s in sites if s.resource_group.lower() == rg]
+    if ctx.request.query_params.get("includeSlots", "").lower() == "true":
+        sites = [x for s in sites for x in (s, *s.slots.values())]
+    return _listing(ctx, sites)
+
+
+async def list_in_subscription(ctx: ArmContext) -> Response:
+    """A subscription-wide list shows only the sites the caller may read (no 403), as ARM does."""
+    sub = ctx.subscription.subscription_id
+    visible = [
+        s
+        for s in _sites(ctx)
+        if s.subscription_id == sub and ctx.world.is_authorized(ctx.caller.oid, "Microsoft.Web/sites/read", s.id)
+    ]
+    return _listing(ctx, visible)
+
+
+async def list_slots(ctx: ArmContext) -> Response:
+    assert ctx.site is not None
+    return _listing(ctx, list(ctx.site.slots.values()))
+
+
 def register(routes: ArmRoutes) -> None:
+    routes.add("GET", SITES_IN_SUBSCRIPTION, site_action("read"), list_in_subscription, authorize=False)
+    routes.add("GET", SITES_IN_GROUP, site_action("read"), list_in_group)
     routes.add("GET", SITE, site_action("read"), get_site)
+    routes.add("GET", SLOTS, lambda p: "Microsoft.Web/sites/slots/read", list_slots)
     routes.add("GET", SLOT, site_action("read"), get_site)

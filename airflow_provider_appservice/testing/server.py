@@ -18,7 +18,11 @@ from collections.abc import Callable
 from typing import Any
 
 import uvicorn
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+try:  # httptools is faster (large uploads in later slices); h11 ships with every uvicorn
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as _BaseProtocol
+except ImportError:  # pragma: no cover - depends on the installed extras
+    from uvicorn.protocols.http.h11_impl import H11Protocol as _BaseProtocol  # type: ignore[assignment]
 
 from airflow_provider_appservice.testing.proxy import ConnectProxy, abort_hard
 
@@ -36,8 +40,8 @@ def _bind_loopback() -> socket.socket:
     return sock
 
 
-class _TrackedHttp(HttpToolsProtocol):
-    """uvicorn's httptools protocol, remembering each connection's transport by peer address so a
+class _TrackedHttp(_BaseProtocol):
+    """uvicorn's HTTP protocol, remembering each connection's transport by peer address so a
     "reset" fault can abort exactly the connection a request came on (ASGI offers no abort)."""
 
     registry: dict[tuple[str, int], asyncio.Transport] = {}

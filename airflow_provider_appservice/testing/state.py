@@ -6,9 +6,7 @@ Handlers never await while holding it.
 from __future__ import annotations
 
 import os
-import re
 import secrets
-import string
 import threading
 import time
 import uuid
@@ -16,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from airflow_provider_appservice.testing import rbac, tokens
+from airflow_provider_appservice.testing.catalog import NO_SLOTS, host_names, plan_tier, region_display
 from airflow_provider_appservice.testing.clouds import CLOUDS, Cloud, get_cloud, norm_aud
 from airflow_provider_appservice.testing.journal import Issue, Journal
 from airflow_provider_appservice.testing.model import (
@@ -32,55 +31,7 @@ from airflow_provider_appservice.testing.model import (
 )
 from airflow_provider_appservice.testing.tls import make_client_certificate, write_private
 
-# Plan SKU -> tier as ARM reports it; tiers without deployment slots are refused by add_slot.
-_TIERS = {
-    "F": "Free",
-    "D": "Shared",
-    "B": "Basic",
-    "S": "Standard",
-    "EP": "ElasticPremium",
-    "Y": "Dynamic",
-    "FC": "FlexConsumption",
-    "WS": "WorkflowStandard",
-    "I": "Isolated",
-}
-_NO_SLOTS = {"Free", "Shared", "Basic", "Dynamic", "FlexConsumption"}
-_REGIONS = {
-    "westeurope": "West Europe",
-    "northeurope": "North Europe",
-    "eastus": "East US",
-    "eastus2": "East US 2",
-    "westus2": "West US 2",
-    "chinaeast2": "China East 2",
-    "chinanorth3": "China North 3",
-    "usgovvirginia": "USGov Virginia",
-    "usgovarizona": "USGov Arizona",
-}
 WORKLOAD_TOKEN_LIFETIME = 86400  # the federated token file outlives any test; UNVERIFIED value
-
-
-def plan_tier(sku: str) -> str:
-    m = re.match(r"([A-Za-z]+?)(\d.*)?$", sku)
-    prefix = (m.group(1) if m else sku).upper()
-    if prefix == "P":
-        suffix = sku[len(prefix) :].lower()
-        return "PremiumV3" if "v3" in suffix else "PremiumV2" if "v2" in suffix else "Premium"
-    if prefix == "I" and "v2" in sku.lower():
-        return "IsolatedV2"
-    return _TIERS.get(prefix, "Standard")
-
-
-def region_name(location: str) -> str:
-    return location.replace(" ", "").lower()
-
-
-def region_display(location: str) -> str:
-    return _REGIONS.get(region_name(location), location)
-
-
-def _regional_hash() -> str:
-    alphabet = string.ascii_lowercase + string.digits
-    return "".join(secrets.choice(alphabet) for _ in range(16))
 
 
 class World:
@@ -367,7 +318,7 @@ class World:
                 raise ValueError(f"unknown subscription {subscription_id!r}")
             cloud = self.cloud_of_tenant(sub.tenant_id)
             rg = self.add_resource_group(sub.subscription_id, resource_group)
-            default, scm = self._host_names(name, cloud, location, regional)
+            default, scm = host_names(name, cloud, location, regional)
             site = Site(
                 sub.subscription_id,
                 rg,
@@ -387,13 +338,13 @@ class World:
         if site.slot is not None:
             raise ValueError("slots belong to the production site, not to another slot")
         tier = plan_tier(site.plan_sku)
-        if tier in _NO_SLOTS:
+        if tier in NO_SLOTS:
             raise ValueError(f"plan {site.plan_sku} ({tier}) has no deployment slots")
         cloud = get_cloud(site.cloud)
         with self.lock:
             if slot.lower() in site.slots:
                 raise ValueError(f"slot {slot} exists")
-            default, scm = self._host_names(f"{site.name}-{slot}", cloud, site.location, site.regional)
+            default, scm = host_names(f"{site.name}-{slot}", cloud, site.location, site.regional)
             s = Site(
                 site.subscription_id,
                 site.resource_group,
@@ -411,16 +362,6 @@ class World:
             self._add_site_hosts(s, cloud)
             site.slots[slot.lower()] = s
             return s
-
-    def _host_names(self, label: str, cloud: Cloud, location: str, regional: bool) -> tuple[str, str]:
-        """Default and SCM host names. The regional form (``<name>-<16 chars>.<region>-01``)
-        follows azure-apis.md §10; for slots it is UNVERIFIED."""
-        label = label.lower()
-        if not regional:
-            return f"{label}.{cloud.web_suffix}", f"{label}.scm.{cloud.web_suffix}"
-        h = _regional_hash()
-        zone = f"{region_name(location)}-01.{cloud.web_suffix}"
-        return f"{label}-{h}.{zone}", f"{label}-{h}.scm.{zone}"
 
     def _add_site_hosts(self, site: Site, cloud: Cloud) -> None:
         if site.id.lower() in self.sites:

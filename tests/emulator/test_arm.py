@@ -162,3 +162,19 @@ def test_function_app_kind_and_tier(emu):
     assert site.kind == "functionapp,linux" and fn.default_host_name == site.default_host_name
     with pytest.raises(ValueError, match="no deployment slots"):
         emu.add_slot(emu.add_site(sc.subscription_id, "rg", "flex", plan_sku="FC1"), "staging")
+
+
+def test_list_sites_and_slots(emu):
+    sc = make_scenario(emu, "secret", role=None)
+    emu.assign_role(sc.principal, "Reader", f"/subscriptions/{sc.subscription_id}/resourceGroups/rg")
+    emu.add_site(sc.subscription_id, "rg-hidden", f"hidden-{sc.subscription_id[:6]}")
+    client = sc.sync_client()
+    assert [s.name for s in client.web_apps.list_by_resource_group("rg")] == ["app"]
+    assert sorted(s.name for s in client.web_apps.list_by_resource_group("rg", include_slots=True)) == [
+        "app",
+        "app/staging",
+    ]
+    assert [s.name for s in client.web_apps.list_slots("rg", "app")] == ["app/staging"]
+    assert [s.name for s in client.web_apps.list()] == ["app"]  # the hidden RG's site is filtered out
+    with pytest.raises(HttpResponseError, match="AuthorizationFailed"):
+        list(client.web_apps.list_by_resource_group("rg-hidden"))
