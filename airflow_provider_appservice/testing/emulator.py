@@ -5,6 +5,16 @@ process at it with :attr:`AppServiceEmulator.env` or :meth:`AppServiceEmulator.a
 assert on :attr:`~AppServiceEmulator.requests`. One emulator can serve a whole test session:
 every ``add_*`` makes fresh ids, and :meth:`reset` clears faults, journal and clock between
 tests.
+
+Journal kinds: ``discovery`` and ``token`` (Entra), ``msi`` (App Service managed identity),
+``imds``, ``arm``, ``vault``, ``app``, ``scm``, ``proxy-refused``, ``unknown``. A request's
+``audience``/``client_id`` are those of the bearer token it carried; token issuance is counted
+by :meth:`token_requests`.
+
+Where the emulator knowingly differs from the brief it was built to, it follows real Azure:
+Owner/Contributor grant no Key Vault data actions; ARM answers ``AuthenticationFailed`` for a
+missing token and ``ExpiredAuthenticationToken`` for an expired one; the MSI/IMDS endpoints
+serve the most recently added system-assigned identity (see :meth:`use_system_identity`).
 """
 
 from __future__ import annotations

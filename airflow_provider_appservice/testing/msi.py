@@ -31,6 +31,8 @@ def _bad(description: str, status: int = 400) -> Response:
 def router(world: World, identity_header: str) -> Router:
     def select(request: Request, resource_key: str) -> tuple[Principal | None, str, Response | None]:
         q = request.query_params
+        if not q.get("api-version"):
+            return None, "", _bad("Required query variable 'api-version' is missing")
         mi = world.find_managed_identity(
             client_id=q.get("client_id"),
             object_id=q.get("object_id") or q.get("principal_id"),

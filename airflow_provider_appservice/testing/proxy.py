@@ -22,7 +22,6 @@ from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
 
-HEAD_LIMIT = 64 * 1024
 CHUNK = 256 * 1024
 
 
@@ -55,7 +54,7 @@ class ConnectProxy:
         self._writers: set[asyncio.StreamWriter] = set()
 
     async def start(self, sock: socket.socket) -> None:
-        self._server = await asyncio.start_server(self._handle, sock=sock, limit=HEAD_LIMIT)
+        self._server = await asyncio.start_server(self._handle, sock=sock, limit=CHUNK)
         self.port = sock.getsockname()[1]
 
     async def stop(self) -> None:

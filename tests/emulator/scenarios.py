@@ -17,6 +17,7 @@ IDENTITY_KINDS = ["secret", "certificate", "msi", "msi_user", "imds", "workload"
 CLOUD_ARGS = {
     "public": {"authority": "login.microsoftonline.com", "arm": "https://management.azure.com"},
     "china": {"authority": "login.chinacloudapi.cn", "arm": "https://management.chinacloudapi.cn"},
+    "usgovernment": {"authority": "login.microsoftonline.us", "arm": "https://management.usgovcloudapi.net"},
 }
 
 
@@ -58,7 +59,11 @@ class Scenario:
         return kw
 
     def _exchange_audience(self) -> str:
-        return {"public": "api://AzureADTokenExchange", "china": "api://AzureADTokenExchangeChina"}[self.cloud]
+        return {
+            "public": "api://AzureADTokenExchange",
+            "china": "api://AzureADTokenExchangeChina",
+            "usgovernment": "api://AzureADTokenExchangeUSGov",
+        }[self.cloud]
 
     def credential(self, aio: bool = False) -> Any:
         if aio:

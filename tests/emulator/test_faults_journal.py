@@ -91,6 +91,15 @@ def test_faults_on_the_token_and_msi_endpoints(emu):
     assert [r.status for r in emu.requests if r.kind == "msi"] == [503, 200]
 
 
+def test_reset_on_the_managed_identity_endpoint_is_retried(emu):
+    """The MSI endpoint is reached directly (not via the proxy); a reset there aborts the socket."""
+    sc = make_scenario(emu, "msi")
+    fault = emu.fault(reset=True, kind="msi", times=1)
+    assert sc.sync_client().web_apps.get("rg", "app").name == "app"
+    assert fault.hits == 1
+    assert [r.status for r in emu.requests if r.kind == "msi"] == [0, 200]
+
+
 def test_delay_without_status_lets_the_route_answer(emu):
     sc = make_scenario(emu)
     client = sc.sync_client()

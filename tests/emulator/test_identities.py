@@ -98,3 +98,12 @@ def test_managed_identity_request_forms(emu):
     )
     assert unknown.status_code == 400 and "Identity not found" in unknown.text
     assert emu.token_requests() == 2
+
+
+@pytest.mark.parametrize("kind", ["secret", "certificate", "msi", "federated"])
+def test_us_government_cloud(emu, kind):
+    sc = make_scenario(emu, kind, cloud="usgovernment")
+    with sc.environment():
+        site = sc.sync_client().web_apps.get("rg", "app")
+    assert site.default_host_name == "app.azurewebsites.us"
+    assert {r.host for r in emu.requests if r.bearer} == {"management.usgovcloudapi.net"}
