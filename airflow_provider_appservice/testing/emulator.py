@@ -126,16 +126,20 @@ class AppServiceEmulator:
         return self._running.proxy_port
 
     @property
+    def proxy_url(self) -> str:
+        return f"http://127.0.0.1:{self.proxy_port}"
+
+    @property
     def env(self) -> dict[str, str]:
         """Environment that routes a process's Azure traffic here. No ``AZURE_AUTHORITY_HOST``:
-        clients keep their real cloud host names."""
-        proxy = f"http://127.0.0.1:{self.proxy_port}"
+        clients keep their real cloud host names. ``HTTP_PROXY`` is deliberately not set (plain
+        http to other hosts keeps working); a client that wants to follow a Kudu ``http://…:80``
+        URL can use :attr:`proxy_url` as its http proxy."""
+        proxy = self.proxy_url
         local = f"http://127.0.0.1:{self.http_port}"
         return {
             "HTTPS_PROXY": proxy,
             "https_proxy": proxy,
-            "HTTP_PROXY": proxy,
-            "http_proxy": proxy,
             "NO_PROXY": "127.0.0.1,localhost",
             "no_proxy": "127.0.0.1,localhost",
             "REQUESTS_CA_BUNDLE": self.ca_path,
