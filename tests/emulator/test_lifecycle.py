@@ -264,4 +264,7 @@ def test_cli_serve_prints_exports_and_stops_on_sigterm():
             pass
     finally:
         proc.terminate()
-        assert proc.wait(timeout=10) == 0
+        code = proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    assert code == 0
