@@ -170,9 +170,10 @@ def _num(value: float) -> str:
 
 
 def _bearer(scope: Scope) -> str | None:
-    auth = _header(scope, b"authorization") or ""
-    scheme, _, token = auth.partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
+    scheme, _, token = (_header(scope, b"authorization") or "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
 
 
 async def _until_disconnect(receive: Receive) -> None:
