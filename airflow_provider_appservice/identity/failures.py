@@ -35,11 +35,16 @@ KNOWN_CODES: dict[str, tuple[str, str]] = {
 def describe_auth_failure(config: IdentityConfig, exc: BaseException) -> AuthenticationFailed:
     """One line: who tried, which code Entra ID answered, what to fix. No response body."""
     match = _AADSTS.search(str(exc))
-    who = f"{config.auth_type} identity {config.principal_label}"
+    who = config.principal_label
     if match:
         code = match.group(1)
         what, fix = KNOWN_CODES.get(code, ("Entra ID refused the request", "the connection's identity fields"))
         return AuthenticationFailed(f"Authentication failed for {who}: {what} (AADSTS{code}). Check {fix}.")
+    if "Unable to get authority configuration" in str(exc):
+        return AuthenticationFailed(
+            f"Authentication failed for {who}: Entra ID does not know tenant '{config.tenant_id}' "
+            f"in the '{config.cloud.name}' cloud (tenant discovery failed). Check tenant_id and cloud."
+        )
     if "ManagedIdentityCredential" in str(exc) or config.auth_type == "managed_identity":
         return AuthenticationFailed(
             f"Authentication failed for {who}: no managed identity answered on this machine "

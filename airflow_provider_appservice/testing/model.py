@@ -85,6 +85,8 @@ class Site:
     app_settings: dict[str, str] = field(default_factory=dict, repr=False)
     connection_strings: dict[str, Any] = field(default_factory=dict, repr=False)
     site_config: dict[str, Any] = field(default_factory=dict, repr=False)
+    # Which build this site or slot serves now: deployments set it, swaps exchange it.
+    build: str = "initial"
 
     @property
     def site_name(self) -> str:

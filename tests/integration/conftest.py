@@ -52,7 +52,7 @@ class World:
 
 @pytest.fixture
 def world(emulator: AppServiceEmulator, monkeypatch: pytest.MonkeyPatch) -> World:
-    emulator.clear_faults()
+    emulator.reset()
     tenant = emulator.add_tenant()
     sub = emulator.add_subscription(tenant)
     site = emulator.add_site(sub, "rg-shop", "shop")

@@ -1,24 +1,58 @@
 """Run the leak-probe DAG in a fresh process against an emulator with opaque tokens.
 
-Writes what the parent test needs to scan for (issued tokens, the SP secret, the canary)
-to a private file, never to stdout.
+``dag.test()`` prints task logs to the console unredacted (in a deployment the task
+supervisor redacts each line with the secrets masker before it reaches the task log). So
+the runner captures everything the run prints at the file-descriptor level and passes it
+through the same masker, exactly as the supervisor would, then writes that "task log" and
+what the parent needs to scan for (issued tokens, the SP secret, the canary) to private
+files; nothing secret goes to stdout.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from airflow_provider_appservice.testing import AppServiceEmulator
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from support import load_dag, migrate_db, task_states
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root, for tests.support
+from tests.support import load_dag, migrate_db, task_states, xcom_value
 
 
-def main(out_path: str) -> None:
+@contextlib.contextmanager
+def capture_fds(path: str) -> Iterator[None]:
+    """Send fd 1 and 2 to a file for the duration, then redact it like the supervisor does."""
+    from airflow.sdk.log import redact
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    raw_fd, raw_path = tempfile.mkstemp()
+    try:
+        os.dup2(raw_fd, 1)
+        os.dup2(raw_fd, 2)
+        yield None
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        os.close(raw_fd)
+    with open(raw_path, encoding="utf-8", errors="replace") as raw:
+        text = raw.read()
+    os.unlink(raw_path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(str(redact(text)))
+
+
+def main(out_path: str, log_path: str) -> None:
     with AppServiceEmulator(token_format="opaque") as emu, emu.apply_env():
         tenant = emu.add_tenant()
         sub = emu.add_subscription(tenant)
@@ -42,8 +76,8 @@ def main(out_path: str) -> None:
         migrate_db()
         canary = "canary-" + secrets.token_hex(12)
         dag = load_dag(Path(__file__).resolve().parents[1] / "dags" / "leak_probe.py", "leak_probe")
-        run = dag.test(run_conf={"app_name": "shop", "canary": canary})
-        from support import xcom_value
+        with capture_fds(log_path):
+            run = dag.test(run_conf={"app_name": "shop", "canary": canary})
 
         result = {
             "states": task_states(run),
@@ -58,4 +92,4 @@ def main(out_path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2])
