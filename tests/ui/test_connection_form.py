@@ -18,7 +18,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from airflow_provider_appservice.get_provider_info import get_provider_info
 
-from .conftest import ApiServer, run_api_server
+from .conftest import ARTIFACTS, ApiServer, run_api_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -161,7 +161,8 @@ def create_connection(server: ApiServer, conn_id: str, extra: dict[str, Any], **
 
 
 def click_test(page: Page, server: ApiServer, conn_id: str) -> tuple[str, str, dict[str, Any]]:
-    """Click the row's "Test Connection" and return (toast title, toast text, API answer)."""
+    """Click the row's "Test Connection", keep a screenshot of the toast in test-artifacts/, and
+    return (toast title, toast text, API answer)."""
     page.goto(f"{server.url}/connections")  # fresh page: no tooltip of an earlier row in the way
     row = page.get_by_role("row").filter(has=page.get_by_text(conn_id, exact=True))
     with page.expect_response(lambda r: r.url.endswith("/api/v2/connections/test"), timeout=TOAST_TIMEOUT) as info:
@@ -172,6 +173,8 @@ def click_test(page: Page, server: ApiServer, conn_id: str) -> tuple[str, str, d
     toast = page.locator("[data-scope=toast][data-part=root]").filter(has_text="Test Connection")
     expect(toast).to_be_visible(timeout=TOAST_TIMEOUT)
     title = toast.locator("[data-part=title]").inner_text().strip()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"connection-test-{conn_id}.png"))
     return title, toast.inner_text(), answer
 
 
