@@ -35,8 +35,8 @@ wheelhouse: $(VENV)/.installed
 	$(PY) -m pip download -q --disable-pip-version-check -d $(WHEELHOUSE) -c $(LOCK) build/dist/*.whl >/dev/null
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check airflow_provider_appservice tests example_dags benchmarks docs
-	$(VENV)/bin/ruff format --check airflow_provider_appservice tests example_dags benchmarks
+	$(VENV)/bin/ruff check airflow_provider_appservice tests example_dags benchmarks docs scripts
+	$(VENV)/bin/ruff format --check airflow_provider_appservice tests example_dags benchmarks scripts
 
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
@@ -52,7 +52,7 @@ docs: $(VENV)/.installed
 	$(NETGUARD) $(VENV)/bin/sphinx-build -q -W --keep-going -b html docs build/docs
 
 demo: $(VENV)/.installed
-	$(NETGUARD) $(PY) -m airflow_provider_appservice.testing.demo $(DEMO_ARGS)
+	$(NETGUARD) $(PY) scripts/demo.py $(DEMO_ARGS)
 
 lock:
 	test -x $(UV) || { $(PYTHON) -m venv $(VENV) && $(PY) -m pip install -q "uv==$(UV_VERSION)"; }

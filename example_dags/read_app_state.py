@@ -15,6 +15,7 @@ from airflow.sdk import Param, dag, task
     schedule=None,
     params={
         "app_name": Param("contoso-shop", type="string", description="App Service app to read"),
+        "conn_id": Param("azure_app_service_default", type="string", description="Connection to use"),
         "slot": Param(None, type=["null", "string"], description="Deployment slot, or none for production"),
         "resource_group": Param(None, type=["null", "string"], description="Defaults to the connection's"),
     },
@@ -27,7 +28,7 @@ def read_app_state() -> None:
         from airflow_provider_appservice.operations.sites import get_site
 
         params = params or {}
-        hook = AppServiceHook(azure_app_service_conn_id="azure_app_service_default")
+        hook = AppServiceHook(azure_app_service_conn_id=params.get("conn_id") or "azure_app_service_default")
         resource_group = params.get("resource_group") or hook.identity.resource_group
         site = get_site(hook.get_conn(), resource_group, params["app_name"], params.get("slot"))
         return {
