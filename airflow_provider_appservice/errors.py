@@ -33,7 +33,10 @@ class TokenPinningError(AppServiceError):
 
 
 class AzureRequestError(AppServiceError):
-    """Azure answered with an error: status, error code and request id, for support tickets."""
+    """Azure answered with an error: status, error code and request id, for support tickets.
+
+    Transient by default (throttling, outages): an Airflow retry may help.
+    """
 
     def __init__(
         self,
@@ -60,3 +63,18 @@ class AzureRequestError(AppServiceError):
         if hint:
             text += f". {hint}"
         super().__init__(text)
+
+
+class PermanentAzureError(AzureRequestError):
+    """Azure refused in a way no retry fixes (400, 401, 403, 404, a permanent 409, ...).
+
+    The operators' Airflow ``retry_policy`` fails these at once instead of burning retries.
+    """
+
+
+class AmbiguousOutcomeError(AppServiceError):
+    """A non-idempotent call failed after it may have been applied, and state could not tell."""
+
+
+class WaitTimeout(AppServiceError):
+    """A bounded wait ran out: what was awaited, for how long, and the last state seen."""

@@ -19,18 +19,43 @@ if TYPE_CHECKING:
     from azure.core.credentials_async import AsyncTokenCredential
 
 
+def claims_of(token: str) -> dict[str, str]:
+    """The identity claims of a JWT-shaped token (oid, appid, tid), read without verifying.
+
+    Used only for audit lines (who did it); a token that is not a JWT gives {}. The token
+    itself is never kept or logged.
+    """
+    import base64
+    import json
+
+    parts = token.split(".")
+    if len(parts) != 3:
+        return {}
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return {}
+    if not isinstance(payload, dict):
+        return {}
+    return {k: str(payload[k]) for k in ("oid", "appid", "tid") if k in payload}
+
+
 def audience_of(scope: str) -> str:
     """``https://management.azure.com/.default`` -> ``https://management.azure.com``."""
     return scope[: -len("/.default")] if scope.endswith("/.default") else scope
 
 
 class TokenLedger:
-    """Counts distinct tokens per (identity, audience) in this process, and remembers them hashed."""
+    """Counts distinct tokens per (identity, audience) in this process, and remembers them hashed.
+
+    It also keeps each identity's claims (oid, appid, tid) for audit lines.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._seen: dict[tuple[str, str], str] = {}
         self._counts: Counter[tuple[str, str]] = Counter()
+        self._claims: dict[str, dict[str, str]] = {}
 
     def record(self, principal: str, scopes: tuple[str, ...], token: str) -> bool:
         """Return True when this token is new for the identity and audience."""
@@ -41,7 +66,15 @@ class TokenLedger:
                 return False
             self._seen[key] = digest
             self._counts[key] += 1
+            claims = claims_of(token)
+            if claims:
+                self._claims[principal] = claims
             return True
+
+    def claims(self, principal: str) -> dict[str, str]:
+        """The last known oid/appid/tid of an identity (empty for opaque tokens)."""
+        with self._lock:
+            return dict(self._claims.get(principal, {}))
 
     def counts(self) -> dict[tuple[str, str], int]:
         with self._lock:
@@ -57,6 +90,7 @@ class TokenLedger:
         with self._lock:
             self._seen.clear()
             self._counts.clear()
+            self._claims.clear()
 
 
 LEDGER = TokenLedger()

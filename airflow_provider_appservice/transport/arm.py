@@ -45,3 +45,19 @@ def build_async_arm_client(config: IdentityConfig, credential: AsyncMaskingCrede
     from azure.mgmt.web.aio import WebSiteManagementClient
 
     return WebSiteManagementClient(credential, config.require_subscription(), **arm_client_kwargs(config))
+
+
+class ResponseIds:
+    """Pass as ``cls=`` to an SDK call to keep ARM's request and correlation ids for audit lines."""
+
+    def __init__(self) -> None:
+        self.request_id: str | None = None
+        self.correlation_id: str | None = None
+        self.status: int | None = None
+
+    def __call__(self, pipeline_response: Any, deserialized: Any, headers: Any) -> Any:
+        response = pipeline_response.http_response
+        self.status = response.status_code
+        self.request_id = response.headers.get("x-ms-request-id")
+        self.correlation_id = response.headers.get("x-ms-correlation-request-id")
+        return deserialized

@@ -10,13 +10,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from airflow_provider_appservice.errors import AzureRequestError
+from airflow_provider_appservice.errors import AzureRequestError, PermanentAzureError
 
 # Built-in roles that grant an ARM action, for 403 hints (least privilege first).
 ROLE_HINTS: dict[str, str] = {
     "Microsoft.Web/sites/read": "Reader",
     "Microsoft.Web/sites/slots/read": "Reader",
+    "Microsoft.Web/sites/deploymentStatus/read": "Reader",
 }
+# Statuses that say the request was understood and refused: retrying cannot help.
+PERMANENT_STATUSES = frozenset({400, 401, 403, 404, 405, 410, 412, 413, 415, 422})
 DEFAULT_WRITE_ROLE = "Website Contributor"
 
 
@@ -63,4 +66,5 @@ def from_azure_error(action: str, exc: Exception, *, required_action: str | None
     if status is None and not code:
         message = f"{type(exc).__name__} (no answer from Azure)"
     hint = role_hint(required_action) if status == 403 else None
-    return AzureRequestError(action, status=status, code=code, message=message, request_id=request_id, hint=hint)
+    kind = PermanentAzureError if status in PERMANENT_STATUSES else AzureRequestError
+    return kind(action, status=status, code=code, message=message, request_id=request_id, hint=hint)

@@ -1,0 +1,30 @@
+"""Which app or slot an operation acts on, and the names ARM gives its actions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PRODUCTION = "production"
+
+
+def normalise_slot(slot: str | None) -> str | None:
+    """``None`` and ``"production"`` (any case) both mean the production site."""
+    if slot is None or not str(slot).strip() or str(slot).strip().lower() == PRODUCTION:
+        return None
+    return str(slot).strip()
+
+
+@dataclass(frozen=True)
+class AppTarget:
+    resource_group: str
+    app_name: str
+    slot: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.app_name}/{self.slot}" if self.slot else self.app_name
+
+    def action(self, verb: str) -> str:
+        """The RBAC action name for a verb, e.g. ``restart/action`` on a slot."""
+        scope = "Microsoft.Web/sites/slots" if self.slot else "Microsoft.Web/sites"
+        return f"{scope}/{verb}"

@@ -1,0 +1,101 @@
+"""What every App Service operator shares: the connection, the target app or slot, a cached
+hook, an Airflow retry policy that fails permanent errors at once, and audit lines.
+
+Like the AWS provider's ``AwsBaseOperator``: DAG authors pass the same four arguments to
+every operator, all templated; nothing is built in ``__init__``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.definitions.retry_policy import ExceptionRetryPolicy, RetryAction, RetryRule
+
+from airflow_provider_appservice.errors import ConnectionConfigError
+from airflow_provider_appservice.hooks.app_service import AppServiceHook
+from airflow_provider_appservice.links.portal import PORTAL_URL_KEY, AppServicePortalLink, portal_url
+from airflow_provider_appservice.operations.targets import AppTarget, normalise_slot
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_appservice.transport.backoff import Backoff
+
+# Errors no Airflow retry can fix: fail the task at once instead of burning its retries.
+APP_SERVICE_RETRY_POLICY = ExceptionRetryPolicy(
+    rules=[
+        RetryRule(
+            exception=[
+                "airflow_provider_appservice.errors.ConnectionConfigError",
+                "airflow_provider_appservice.errors.AuthenticationFailed",
+                "airflow_provider_appservice.errors.TokenPinningError",
+                "airflow_provider_appservice.errors.PermanentAzureError",
+                "airflow_provider_appservice.errors.AmbiguousOutcomeError",
+            ],
+            action=RetryAction.FAIL,
+            reason="Permanent failure (configuration, identity, permission, bad request or unclear outcome)",
+        )
+    ]
+)
+
+
+class AppServiceBaseOperator(BaseOperator):
+    """Base for operators acting on one App Service app or slot.
+
+    :param app_name: the app (site) name.
+    :param resource_group: its resource group; defaults to the connection's ``resource_group``.
+    :param slot: a deployment slot; ``None`` or ``"production"`` for the production site.
+    :param azure_app_service_conn_id: the ``azure_app_service`` connection to use.
+    """
+
+    template_fields: Sequence[str] = ("azure_app_service_conn_id", "resource_group", "app_name", "slot")
+    ui_color = "#cce4f6"
+    operator_extra_links = (AppServicePortalLink(),)
+
+    def __init__(
+        self,
+        *,
+        app_name: str,
+        resource_group: str | None = None,
+        slot: str | None = None,
+        azure_app_service_conn_id: str = AppServiceHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("retry_policy", APP_SERVICE_RETRY_POLICY)
+        super().__init__(**kwargs)
+        self.app_name = app_name
+        self.resource_group = resource_group
+        self.slot = slot
+        self.azure_app_service_conn_id = azure_app_service_conn_id
+
+    @cached_property
+    def hook(self) -> AppServiceHook:
+        return AppServiceHook(azure_app_service_conn_id=self.azure_app_service_conn_id)
+
+    @property
+    def target(self) -> AppTarget:
+        resource_group = self.resource_group or self.hook.identity.resource_group
+        if not resource_group:
+            raise ConnectionConfigError(
+                "resource_group",
+                f"is not set on task '{self.task_id}' nor on connection '{self.azure_app_service_conn_id}'",
+                "pass resource_group= to the operator or set it on the connection",
+            )
+        if not self.app_name:
+            raise ConnectionConfigError("app_name", f"is empty on task '{self.task_id}'", "pass the app's name")
+        return AppTarget(resource_group, self.app_name, normalise_slot(self.slot))
+
+    def backoff(self, deadline: float = 600.0) -> Backoff:
+        """The connection's retry settings as a backoff for semantic retries."""
+        from airflow_provider_appservice.transport.backoff import Backoff
+
+        identity = self.hook.identity
+        return Backoff(initial=1.0, cap=float(identity.retry_max_delay_seconds), deadline=deadline)
+
+    def push_portal_link(self, context: Context, resource_id: str) -> None:
+        identity = self.hook.identity
+        url = portal_url(identity.cloud.portal, identity.tenant_id, resource_id)
+        context["ti"].xcom_push(key=PORTAL_URL_KEY, value=url)

@@ -1,0 +1,77 @@
+"""Restart, start and stop an App Service app or slot."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_appservice.audit import audit
+from airflow_provider_appservice.operators.base import AppServiceBaseOperator
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class _LifecycleOperator(AppServiceBaseOperator):
+    action: str = ""
+
+    def lifecycle_options(self) -> dict[str, Any]:
+        return {}
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_appservice.operations.lifecycle import run_lifecycle_action
+
+        target = self.target
+        identity = self.hook.identity
+        result = run_lifecycle_action(
+            self.hook.get_conn(),
+            target,
+            self.action,
+            backoff=self.backoff(),
+            max_attempts=identity.retry_max_attempts,
+            logger=self.log,
+            **self.lifecycle_options(),
+        )
+        audit(
+            self.log,
+            identity,
+            self.action,
+            result.site.resource_id,
+            outcome="verified-by-state" if result.verified_by_state else "succeeded",
+            request_id=result.request_id,
+            correlation_id=result.correlation_id,
+            attempts=result.attempts,
+        )
+        self.push_portal_link(context, result.site.resource_id)
+        return {"app_name": target.app_name, "slot": target.slot, "state": result.site.state}
+
+
+class AppServiceRestartOperator(_LifecycleOperator):
+    """Restart an app or slot.
+
+    :param soft_restart: restart the app without recycling the worker (``softRestart``).
+    :param synchronous: have Azure answer only once the restart is done (``synchronous``).
+    """
+
+    action = "restart"
+    template_fields: Sequence[str] = (*AppServiceBaseOperator.template_fields, "soft_restart", "synchronous")
+
+    def __init__(self, *, soft_restart: bool | None = None, synchronous: bool | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.soft_restart = soft_restart
+        self.synchronous = synchronous
+
+    def lifecycle_options(self) -> dict[str, Any]:
+        return {"soft_restart": self.soft_restart, "synchronous": self.synchronous}
+
+
+class AppServiceStartOperator(_LifecycleOperator):
+    """Start a stopped app or slot."""
+
+    action = "start"
+
+
+class AppServiceStopOperator(_LifecycleOperator):
+    """Stop an app or slot (it answers 403 "Site Disabled" until started again)."""
+
+    action = "stop"
