@@ -347,4 +347,5 @@ def test_test_button_wrong_tenant_fails_clearly(page: Page, server: ApiServer, e
     message = answer["message"]
     assert len(message.splitlines()) == 1, message
     assert "AADSTS90002" in message or wrong_tenant in message, message
+    assert "tenant_id" in message, message  # names the field to fix
     assert_clean(text, sp.secret)
