@@ -25,8 +25,11 @@ AUTH_TYPES = [
 CLOUDS = ["public", "china", "usgovernment"]
 
 
-def _field(label: str, description: str, **schema: Any) -> dict[str, Any]:
-    schema.setdefault("type", "string")
+def _field(label: str, description: str, *, required: bool = False, **schema: Any) -> dict[str, Any]:
+    # Airflow 3.3's form marks a field required unless its JSON-schema type allows null, and
+    # then blocks Save until it is filled; every field but auth_type depends on the auth type.
+    base = schema.pop("type", "string")
+    schema["type"] = base if required else [base, "null"]
     return {"label": label, "description": description, "schema": schema}
 
 
@@ -42,6 +45,7 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "from Key Vault at run time by the worker's managed or workload identity. default: "
         "DefaultAzureCredential, for local development only.",
         enum=AUTH_TYPES,
+        required=True,
     ),
     "tenant_id": _field(
         "Tenant ID",

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -23,11 +26,16 @@ if TYPE_CHECKING:
 
     from airflow_provider_appservice.identity.tokens import AsyncMaskingCredential, MaskingCredential
 
+
+@dataclass
+class _Shared:
+    client: AsyncWebSiteManagementClient
+    users: int = 0
+
+
 # Async ARM clients shared by every trigger of one event loop and identity (DESIGN: one
-# client per (loop, connection), closed when the loop's last user cleans up).
-_async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, AsyncWebSiteManagementClient]] = (
-    weakref.WeakKeyDictionary()
-)
+# client per (loop, connection)), reference-counted and closed when the last user leaves.
+_async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Shared]] = weakref.WeakKeyDictionary()
 
 
 def config_from_connection(conn: Any) -> IdentityConfig:
@@ -95,28 +103,40 @@ class AppServiceHook(BaseHook):
 
         return get_async_credential(await self.aget_identity())
 
-    async def aget_conn(self) -> AsyncWebSiteManagementClient:
-        """The async ARM client shared by everything in the running loop for this identity."""
-        from airflow_provider_appservice.identity.credentials import get_async_credential
+    @asynccontextmanager
+    async def shared_arm_client(self) -> AsyncIterator[AsyncWebSiteManagementClient]:
+        """The async ARM client shared by everything in the running loop for this identity.
+
+        Reference-counted: the client (and, when the loop has no users left, the loop's
+        credentials) is closed when the last user leaves — on normal exit, on error and
+        when the triggerer cancels a trigger.
+        """
+        from airflow_provider_appservice.identity.credentials import close_async_credentials, get_async_credential
         from airflow_provider_appservice.transport.arm import build_async_arm_client
 
         config = await self.aget_identity()
-        per_loop = _async_clients.setdefault(asyncio.get_running_loop(), {})
+        loop = asyncio.get_running_loop()
+        per_loop = _async_clients.setdefault(loop, {})
         key = f"{config.fingerprint}/{config.subscription_id}"
-        client = per_loop.get(key)
-        if client is None:
-            client = build_async_arm_client(config, get_async_credential(config))
-            per_loop[key] = client
-        return client
+        shared = per_loop.get(key)
+        if shared is None:
+            shared = per_loop[key] = _Shared(build_async_arm_client(config, get_async_credential(config)))
+        shared.users += 1
+        try:
+            yield shared.client
+        finally:
+            shared.users -= 1
+            if shared.users == 0:
+                per_loop.pop(key, None)
+                await shared.client.close()
+                if not per_loop:
+                    _async_clients.pop(loop, None)
+                    await close_async_credentials()
 
     @staticmethod
-    async def aclose_shared_clients() -> None:
-        """Close the running loop's shared clients and credentials (trigger ``cleanup``)."""
-        from airflow_provider_appservice.identity.credentials import close_async_credentials
-
-        for client in _async_clients.pop(asyncio.get_running_loop(), {}).values():
-            await client.close()
-        await close_async_credentials()
+    def shared_client_count() -> int:
+        """How many shared async clients the running loop holds (for tests and benchmarks)."""
+        return len(_async_clients.get(asyncio.get_running_loop(), {}))
 
     # --- connection test ------------------------------------------------------------------
 

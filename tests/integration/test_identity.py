@@ -29,12 +29,12 @@ def test_each_auth_type_reads_a_site_sync_and_async(world, monkeypatch, use_conn
     assert site.scm_host_name == world.site.scm_host_name
 
     async def read_async() -> str:
-        client = await AppServiceHook(azure_app_service_conn_id=conn_id).aget_conn()
-        try:
+        hook = AppServiceHook(azure_app_service_conn_id=conn_id)
+        async with hook.shared_arm_client() as client, hook.shared_arm_client() as same:
+            assert same is client and AppServiceHook.shared_client_count() == 1
             slot = await client.web_apps.get_slot(world.resource_group, "shop", "staging")
-            return slot.name
-        finally:
-            await AppServiceHook.aclose_shared_clients()
+        assert AppServiceHook.shared_client_count() == 0
+        return slot.name
 
     assert asyncio.run(read_async()) == "shop/staging"
     arm_hosts = {r.host for r in world.emu.requests[mark:] if r.audience and r.audience.startswith(ARM)}

@@ -58,6 +58,8 @@ def test_connection_form_has_exactly_the_designed_extras():
         "retry_max_delay_seconds",
     }
     assert "default" not in fields["auth_type"]["schema"], "auth_type must have no default"
+    assert fields["auth_type"]["schema"]["type"] == "string", "auth_type is the one required field"
+    assert all("null" in spec["schema"]["type"] for name, spec in fields.items() if name != "auth_type")
     assert fields["cloud"]["schema"]["enum"] == ["public", "china", "usgovernment"]
     assert fields["client_certificate_private_key"]["schema"]["format"] == "multiline"
     assert fields["client_certificate_password"]["schema"]["format"] == "password"
