@@ -151,6 +151,33 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_appservice.hooks.app_service"],
             }
         ],
+        "operators": [
+            {
+                "integration-name": "Azure App Service",
+                "python-modules": [
+                    "airflow_provider_appservice.operators.lifecycle",
+                ],
+            }
+        ],
+        "sensors": [
+            {
+                "integration-name": "Azure App Service",
+                "python-modules": [
+                    "airflow_provider_appservice.sensors.state",
+                ],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": "Azure App Service",
+                "python-modules": [
+                    "airflow_provider_appservice.triggers.state",
+                ],
+            }
+        ],
+        "extra-links": [
+            "airflow_provider_appservice.links.portal.AppServicePortalLink",
+        ],
         "connection-types": [
             {
                 "connection-type": CONN_TYPE,

@@ -74,3 +74,19 @@ def count_sites(client: WebSiteManagementClient, resource_group: str) -> int:
             exc,
             required_action="Microsoft.Web/sites/read",
         ) from None
+
+
+async def aget_site(client: Any, resource_group: str, app_name: str, slot: str | None = None) -> SiteInfo:
+    """Async twin of :func:`get_site`, for triggers (``client`` is the aio ARM client)."""
+    from azure.core.exceptions import HttpResponseError
+
+    required = "Microsoft.Web/sites/slots/read" if slot else "Microsoft.Web/sites/read"
+    target = f"{app_name}/{slot}" if slot else app_name
+    try:
+        if slot:
+            site = await client.web_apps.get_slot(resource_group, app_name, slot)
+        else:
+            site = await client.web_apps.get(resource_group, app_name)
+    except HttpResponseError as exc:
+        raise from_azure_error(f"Reading app '{target}'", exc, required_action=required) from None
+    return site_info(site, slot)

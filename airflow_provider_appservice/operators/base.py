@@ -42,8 +42,11 @@ APP_SERVICE_RETRY_POLICY = ExceptionRetryPolicy(
 )
 
 
-class AppServiceBaseOperator(BaseOperator):
-    """Base for operators acting on one App Service app or slot.
+TARGET_FIELDS: tuple[str, ...] = ("azure_app_service_conn_id", "resource_group", "app_name", "slot")
+
+
+class AppServiceTargetMixin:
+    """The connection, app and slot an operator or sensor acts on; shared by both bases.
 
     :param app_name: the app (site) name.
     :param resource_group: its resource group; defaults to the connection's ``resource_group``.
@@ -51,21 +54,15 @@ class AppServiceBaseOperator(BaseOperator):
     :param azure_app_service_conn_id: the ``azure_app_service`` connection to use.
     """
 
-    template_fields: Sequence[str] = ("azure_app_service_conn_id", "resource_group", "app_name", "slot")
-    ui_color = "#cce4f6"
-    operator_extra_links = (AppServicePortalLink(),)
+    task_id: str
+    app_name: str
+    resource_group: str | None
+    slot: str | None
+    azure_app_service_conn_id: str
 
-    def __init__(
-        self,
-        *,
-        app_name: str,
-        resource_group: str | None = None,
-        slot: str | None = None,
-        azure_app_service_conn_id: str = AppServiceHook.default_conn_name,
-        **kwargs: Any,
+    def _init_target(
+        self, app_name: str, resource_group: str | None, slot: str | None, azure_app_service_conn_id: str
     ) -> None:
-        kwargs.setdefault("retry_policy", APP_SERVICE_RETRY_POLICY)
-        super().__init__(**kwargs)
         self.app_name = app_name
         self.resource_group = resource_group
         self.slot = slot
@@ -99,3 +96,24 @@ class AppServiceBaseOperator(BaseOperator):
         identity = self.hook.identity
         url = portal_url(identity.cloud.portal, identity.tenant_id, resource_id)
         context["ti"].xcom_push(key=PORTAL_URL_KEY, value=url)
+
+
+class AppServiceBaseOperator(AppServiceTargetMixin, BaseOperator):
+    """Base for operators acting on one App Service app or slot (see AppServiceTargetMixin)."""
+
+    template_fields: Sequence[str] = TARGET_FIELDS
+    ui_color = "#cce4f6"
+    operator_extra_links = (AppServicePortalLink(),)
+
+    def __init__(
+        self,
+        *,
+        app_name: str,
+        resource_group: str | None = None,
+        slot: str | None = None,
+        azure_app_service_conn_id: str = AppServiceHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("retry_policy", APP_SERVICE_RETRY_POLICY)
+        super().__init__(**kwargs)
+        self._init_target(app_name, resource_group, slot, azure_app_service_conn_id)

@@ -87,3 +87,26 @@ def test_hook_class_matches_the_connection_type():
     assert AppServiceHook.hook_name == conn_type["hook-name"]
     assert AppServiceHook.default_conn_name == "azure_app_service_default"
     assert AppServiceHook.conn_name_attr == "azure_app_service_conn_id"
+
+
+def test_every_listed_module_and_link_imports_without_azure():
+    import importlib
+    import subprocess
+    import sys
+
+    info = get_provider_info()
+    modules = [m for key in ("hooks", "operators", "sensors", "triggers") for item in info[key] for m in item["python-modules"]]
+    links = info["extra-links"]
+    code = (
+        "import importlib, sys\n"
+        f"for m in {modules!r}: importlib.import_module(m)\n"
+        f"for l in {links!r}:\n"
+        "    mod, _, cls = l.rpartition('.')\n"
+        "    getattr(importlib.import_module(mod), cls)\n"
+        "print(sorted(m for m in sys.modules if m.startswith('azure')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]", "importing operator modules must not import azure.*"
+    for module in modules:
+        importlib.import_module(module)
