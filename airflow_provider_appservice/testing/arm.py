@@ -83,6 +83,12 @@ class ArmRoutes:
 
     def __init__(self) -> None:
         self.routes: list[ArmRoute] = []
+        # Called with every request that names an existing site or slot, before its handler
+        # (e.g. a running swap progresses when a client looks at the app).
+        self.observers: list[Callable[[ArmContext], None]] = []
+
+    def observe(self, observer: Callable[[ArmContext], None]) -> None:
+        self.observers.append(observer)
 
     def add(
         self,
@@ -236,6 +242,8 @@ class ArmApp:
                     headers,
                 )
             ctx.site = site
+            for observer in self.routes.observers:
+                observer(ctx)
         return await route.handler(ctx)
 
 

@@ -23,6 +23,7 @@ from airflow_provider_appservice.testing.arm import (
 )
 from airflow_provider_appservice.testing.catalog import plan_tier, region_name
 from airflow_provider_appservice.testing.model import Site
+from airflow_provider_appservice.testing.site_ops import identity_json
 
 
 def _ssl_state(host: str, host_type: str) -> dict[str, Any]:
@@ -71,7 +72,7 @@ def site_json(site: Site) -> dict[str, Any]:
         "siteConfig": {
             "numberOfWorkers": 1,
             "linuxFxVersion": site.site_config.get("linuxFxVersion", ""),
-            "windowsFxVersion": None,
+            "windowsFxVersion": site.site_config.get("windowsFxVersion"),
             "http20Enabled": False,
             "functionAppScaleLimit": 0,
             "minimumElasticInstanceCount": 1 if "functionapp" in site.kind else 0,
@@ -80,7 +81,7 @@ def site_json(site: Site) -> dict[str, Any]:
         "slotName": site.slot,
         "sku": plan_tier(site.plan_sku),
         "scmSiteAlsoStopped": False,
-        "targetSwapSlot": None,
+        "targetSwapSlot": site.target_swap_slot,
         "hostingEnvironment": None,
         "clientAffinityEnabled": False,
         "clientCertEnabled": False,
@@ -89,13 +90,13 @@ def site_json(site: Site) -> dict[str, Any]:
         "dailyMemoryTimeQuota": 0,
         "resourceGroup": site.resource_group,
         "defaultHostName": site.default_host_name,
-        "slotSwapStatus": None,
+        "slotSwapStatus": dict(site.slot_swap_status) if site.slot_swap_status else None,
         "httpsOnly": True,
         "redundancyMode": "None",
         "publicNetworkAccess": None,
-        "keyVaultReferenceIdentity": "SystemAssigned",
+        "keyVaultReferenceIdentity": site.key_vault_reference_identity,
     }
-    return {
+    body: dict[str, Any] = {
         "id": site.id,
         "name": site.name,
         "type": "Microsoft.Web/sites/slots" if site.slot else "Microsoft.Web/sites",
@@ -104,6 +105,10 @@ def site_json(site: Site) -> dict[str, Any]:
         "tags": {},
         "properties": props,
     }
+    identity = identity_json(site)
+    if identity is not None:
+        body["identity"] = identity
+    return body
 
 
 async def get_site(ctx: ArmContext) -> Response:

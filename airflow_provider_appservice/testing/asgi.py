@@ -125,6 +125,9 @@ class EmulatorApp:
             fault = self.faults.take(host, path, method, n.kind)
             if fault is not None and fault.delay:
                 await asyncio.sleep(fault.delay)
+            if fault is not None and fault.apply_then_fail:
+                await self._apply_then_fail(fault, info, scope, receive, send_with_ids, n.kind)
+                return
             if fault is not None and fault.reset:
                 self.abort_connection(scope.get("client"))
                 with contextlib.suppress(asyncio.TimeoutError):
@@ -153,6 +156,24 @@ class EmulatorApp:
                     time=self.world.now(),
                 )
             )
+
+    async def _apply_then_fail(
+        self, fault: Fault, info: HostInfo | None, scope: Scope, receive: Receive, send: Send, kind: str
+    ) -> None:
+        """The route runs and its answer is thrown away; the client gets the fault instead."""
+        router = self.routers.get(info.kind) if info is not None else None
+        if router is not None:
+
+            async def discard(message: MutableMapping[str, Any]) -> None:
+                return None
+
+            await router(scope, receive, discard)
+        if fault.reset:
+            self.abort_connection(scope.get("client"))
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(_until_disconnect(receive), timeout=2)
+            return
+        await self._send_fault(fault, kind, send)
 
     async def _send_fault(self, fault: Fault, kind: str, send: Send) -> None:
         body, media_type = fault_body(fault, kind)

@@ -30,6 +30,7 @@ from typing import Any
 
 from airflow_provider_appservice.testing import apps, arm, arm_sites, entra, msi, vault
 from airflow_provider_appservice.testing.asgi import EmulatorApp
+from airflow_provider_appservice.testing.emulator_ops import ARM_WRITE_AREAS, SiteOperationsMixin
 from airflow_provider_appservice.testing.faults import Fault, FaultRegistry
 from airflow_provider_appservice.testing.journal import Request
 from airflow_provider_appservice.testing.model import Principal, Site, Tenant
@@ -41,9 +42,10 @@ _DEFAULT_STATUS = 503
 
 # ARM areas register their routes here (one module per area).
 ARM_AREAS: list[Callable[[arm.ArmRoutes], None]] = [arm_sites.register]
+ARM_AREAS.extend(ARM_WRITE_AREAS)  # restart/start/stop, swap, settings, config/web
 
 
-class AppServiceEmulator:
+class AppServiceEmulator(SiteOperationsMixin):
     def __init__(
         self,
         token_format: str = "jwt",
@@ -93,7 +95,7 @@ class AppServiceEmulator:
             "local": msi.router(self.world, self.identity_header),
             "arm": arm.router(self.world, routes),
             "vault": vault.router(self.world),
-            "app": apps.app_router(),
+            "app": apps.app_router(self.world),
             "scm": apps.scm_router(),
         }
         return EmulatorApp(self.world, self._faults, routers, abort_connection)  # type: ignore[arg-type]
@@ -223,12 +225,14 @@ class AppServiceEmulator:
         delay: float = 0.0,
         body: bytes | str | dict | None = None,
         kind: str | None = None,
+        apply_then_fail: bool = False,
     ) -> Fault:
         """Make matching requests fail: answer ``status`` (503 unless given), or with
         ``reset=True`` close the connection unanswered. ``delay`` seconds pass first; a delay
         without an explicit status lets the real route answer afterwards. ``path`` is a regex
-        (``re.search``); ``times=None`` means every time. Returns a handle (``.hits``,
-        ``.remove()``)."""
+        (``re.search``); ``times=None`` means every time. With ``apply_then_fail=True`` the real
+        route runs first (its effects happen, e.g. a swap starts) and the client still gets the
+        status or reset: an ambiguous failure. Returns a handle (``.hits``, ``.remove()``)."""
         if status == -1:
             status = None if delay else _DEFAULT_STATUS
         return self._faults.add(
@@ -244,6 +248,7 @@ class AppServiceEmulator:
                 reset=reset,
                 delay=delay,
                 body=body,
+                apply_then_fail=apply_then_fail,
             )
         )
 
@@ -257,6 +262,7 @@ class AppServiceEmulator:
         self.world.journal.clear()
         self.world.clock_offset = 0.0
         self.world.token_format, self.world.token_lifetime = self._defaults
+        self._reset_site_operations()
 
     # -- seeding (see state.World for the details) -------------------------------------------------
     def add_tenant(self, cloud: str = "public", tenant_id: str | None = None) -> Tenant:

@@ -27,6 +27,7 @@ class Fault:
     reset: bool
     delay: float
     body: bytes | str | dict | None
+    apply_then_fail: bool = False  # run the real route first, then answer with the fault
     hits: int = 0
     _registry: FaultRegistry | None = field(default=None, repr=False)
 

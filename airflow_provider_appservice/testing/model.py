@@ -87,6 +87,22 @@ class Site:
     site_config: dict[str, Any] = field(default_factory=dict, repr=False)
     # Which build this site or slot serves now: deployments set it, swaps exchange it.
     build: str = "initial"
+    # ARM write operations (site_ops, arm_swap, arm_settings): the last or running swap as ARM
+    # shows it, the slot a pending swap/preview targets, identities, sticky names (production
+    # only; lists are None until the first PUT of slotConfigNames, as in real traffic).
+    slot_swap_status: dict[str, Any] | None = field(default=None, repr=False)
+    target_swap_slot: str | None = None
+    identity: Principal | None = field(default=None, repr=False)  # system-assigned
+    user_identities: list[Principal] = field(default_factory=list, repr=False)
+    key_vault_reference_identity: str = "SystemAssigned"  # or a user-assigned identity's resource id
+    slot_config_names: dict[str, list[str] | None] = field(
+        default_factory=lambda: {
+            "appSettingNames": None,
+            "connectionStringNames": None,
+            "azureStorageConfigNames": None,
+        },
+        repr=False,
+    )
 
     @property
     def site_name(self) -> str:
