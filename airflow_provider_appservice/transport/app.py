@@ -1,0 +1,84 @@
+"""azure-core pipelines for calling an app itself, with an app-audience token or none.
+
+The token (for the app's Easy Auth audience, checked by ``identity.audiences``) is pinned to
+the exact host names ARM reports for the site or slot plus the connection's
+``allowed_hosts``; https only. Redirects are not followed: a 3xx comes back to the caller
+(a redirect to a login page is an answer, never a reason to send the token elsewhere).
+Retries are the caller's (tenacity), so azure-core's RetryPolicy is off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_appservice.identity.config import IdentityConfig
+from airflow_provider_appservice.tls import resolve_verify
+
+if TYPE_CHECKING:
+    from azure.core import AsyncPipelineClient, PipelineClient
+
+    from airflow_provider_appservice.identity.tokens import AsyncMaskingCredential, MaskingCredential
+
+
+def _policies(bearer: Any, hosts: Iterable[str]) -> list[Any]:
+    from azure.core.pipeline import policies
+
+    from airflow_provider_appservice.pinning import TokenPinningPolicy
+
+    chain: list[Any] = [
+        policies.RequestIdPolicy(),
+        policies.HeadersPolicy(),
+        policies.UserAgentPolicy(sdk_moniker="airflow-provider-appservice"),
+        policies.ProxyPolicy(),
+        policies.RedirectPolicy(permit_redirects=False),
+        policies.RetryPolicy(retry_total=0),
+    ]
+    if bearer is not None:
+        chain += [bearer, TokenPinningPolicy("app", hosts)]
+    chain += [policies.NetworkTraceLoggingPolicy(), policies.HttpLoggingPolicy()]
+    return chain
+
+
+def build_app_client(
+    config: IdentityConfig,
+    credential: MaskingCredential | None,
+    scope: str | None,
+    hosts: Iterable[str],
+    base_url: str,
+) -> PipelineClient:
+    """A sync pipeline to the app; with ``scope`` None it is anonymous (e.g. a public health path)."""
+    from azure.core import PipelineClient
+    from azure.core.pipeline.policies import BearerTokenCredentialPolicy
+    from azure.core.pipeline.transport import RequestsTransport
+
+    bearer = BearerTokenCredentialPolicy(credential, scope) if credential is not None and scope else None
+    return PipelineClient(
+        base_url=base_url,
+        policies=_policies(bearer, [*hosts, *config.allowed_hosts]),
+        transport=RequestsTransport(connection_verify=resolve_verify(config.ca_bundle)),
+    )
+
+
+def build_async_app_client(
+    config: IdentityConfig,
+    credential: AsyncMaskingCredential | None,
+    scope: str | None,
+    hosts: Iterable[str],
+    base_url: str,
+) -> AsyncPipelineClient:
+    from azure.core import AsyncPipelineClient
+    from azure.core.pipeline.policies import AsyncBearerTokenCredentialPolicy
+    from azure.core.pipeline.transport import AioHttpTransport
+
+    bearer = AsyncBearerTokenCredentialPolicy(credential, scope) if credential is not None and scope else None
+    return AsyncPipelineClient(
+        base_url=base_url,
+        policies=_policies(bearer, [*hosts, *config.allowed_hosts]),
+        transport=AioHttpTransport(connection_verify=resolve_verify(config.ca_bundle)),
+    )
+
+
+def app_hosts(site_host_names: Iterable[str]) -> list[str]:
+    """The site's own host names that serve the app (not its SCM host)."""
+    return [h for h in site_host_names if ".scm." not in h]
