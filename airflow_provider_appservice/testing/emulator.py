@@ -7,7 +7,8 @@ every ``add_*`` makes fresh ids, and :meth:`reset` clears faults, journal and cl
 tests.
 
 Journal kinds: ``discovery`` and ``token`` (Entra), ``msi`` (App Service managed identity),
-``imds``, ``arm``, ``vault``, ``app``, ``scm``, ``proxy-refused``, ``unknown``. A request's
+``imds``, ``arm``, ``vault``, ``app``, ``scm``, ``blob`` (also Kudu fetching a ``packageUri``),
+``proxy-refused``, ``unknown``. A request's
 ``audience``/``client_id`` are those of the bearer token it carried; token issuance is counted
 by :meth:`token_requests`.
 
@@ -25,11 +26,22 @@ import re
 import secrets
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from airflow_provider_appservice.testing import apps, arm, arm_sites, entra, msi, vault
+from airflow_provider_appservice.testing import (
+    apps,
+    arm,
+    arm_deployments,
+    arm_sites,
+    blobs,
+    entra,
+    kudu,
+    msi,
+    vault,
+)
 from airflow_provider_appservice.testing.asgi import EmulatorApp
+from airflow_provider_appservice.testing.deployments import Deployment, DeploymentBehaviour, book_of
 from airflow_provider_appservice.testing.emulator_ops import ARM_WRITE_AREAS, SiteOperationsMixin
 from airflow_provider_appservice.testing.faults import Fault, FaultRegistry
 from airflow_provider_appservice.testing.journal import Request
@@ -41,7 +53,7 @@ from airflow_provider_appservice.testing.tls import EmulatorCA
 _DEFAULT_STATUS = 503
 
 # ARM areas register their routes here (one module per area).
-ARM_AREAS: list[Callable[[arm.ArmRoutes], None]] = [arm_sites.register]
+ARM_AREAS: list[Callable[[arm.ArmRoutes], None]] = [arm_sites.register, arm_deployments.register]
 ARM_AREAS.extend(ARM_WRITE_AREAS)  # restart/start/stop, swap, settings, config/web
 
 
@@ -96,7 +108,8 @@ class AppServiceEmulator(SiteOperationsMixin):
             "arm": arm.router(self.world, routes),
             "vault": vault.router(self.world),
             "app": apps.app_router(self.world),
-            "scm": apps.scm_router(),
+            "scm": kudu.router(self.world),
+            "blob": blobs.router(self.world),
         }
         return EmulatorApp(self.world, self._faults, routers, abort_connection)  # type: ignore[arg-type]
 
@@ -334,3 +347,94 @@ class AppServiceEmulator(SiteOperationsMixin):
 
     def set_secret(self, vault_url: str, name: str, value: str, content_type: str | None = None) -> str:
         return self.world.set_secret(vault_url, name, value, content_type)
+
+    # -- Kudu deployments (see testing/kudu.py and testing/deployments.py) -------------------------
+    def deployment_behaviour(
+        self,
+        site: Site,
+        *,
+        duration: float | None = None,
+        polls: int | None = None,
+        outcome: str = "success",
+        log_lines: Sequence[str] = (),
+        error: str | None = None,
+        stale_latest: bool | int = True,
+        jump: bool | None = None,
+        runtime: str | None = None,
+        runtime_after: float = 0,
+        instances: int = 1,
+        retry_after: int | None = None,
+    ) -> DeploymentBehaviour:
+        """How the next deployments to ``site`` (a site or a slot) go, until changed.
+
+        ``duration``: emulator-clock seconds from upload to Kudu's final status (``advance``);
+        or ``polls``: the N-th status poll (Kudu ``/api/deployments/...`` or ARM
+        ``deploymentStatus``) is the first to see it finished. Neither: 3 polls.
+        ``outcome``: ``"success"`` (status 4, the site's ``build`` changes) or ``"failed"``
+        (status 3, ``error`` in the log and in ARM's ``BuildFailed``). ``log_lines``: build
+        output shown under "Running deployment command...". ``stale_latest``: how many first
+        ``/api/deployments/latest`` polls show a stale temporary record (True = 1).
+        ``jump``: report 0 until final (default: Linux sites yes, Windows no).
+        ``runtime``: ARM's final status, ``RuntimeSuccessful`` (production default),
+        ``BuildSuccessful`` (slot default, a reported quirk) or ``RuntimeFailed``;
+        ``runtime_after`` more units (seconds or polls) of ``RuntimeStarting`` before it.
+        ``retry_after``: send ``Retry-After`` on Kudu 202s (absent by default).
+        """
+        stale = int(stale_latest) if not isinstance(stale_latest, bool) else (1 if stale_latest else 0)
+        kwargs: dict[str, Any] = {} if error is None else {"error": error}
+        behaviour = DeploymentBehaviour(
+            duration=duration,
+            polls=polls,
+            outcome=outcome,
+            log_lines=tuple(log_lines),
+            stale_latest=stale,
+            jump=jump,
+            runtime=runtime,
+            runtime_after=runtime_after,
+            instances=instances,
+            retry_after=retry_after,
+            **kwargs,
+        )
+        book_of(self.world).set_behaviour(site, behaviour)
+        return behaviour
+
+    def deployments(self, site: Site) -> list[Deployment]:
+        """The site's (or slot's) deployments, oldest first, brought up to the emulator's clock."""
+        return book_of(self.world).of_site(site)
+
+    def deployment(self, deployment_id: str) -> Deployment | None:
+        book = book_of(self.world)
+        with self.world.lock:
+            dep = book.by_id.get(deployment_id.lower())
+            if dep is not None:
+                book.settle(dep)
+            return dep
+
+    def build_of(self, site: Site) -> str:
+        """Which build ``site`` serves now. Deployments the clock finished apply first; then the
+        ARM operations' own ``build_of`` (swaps) if that mixin is present."""
+        book_of(self.world).of_site(site)
+        base = getattr(super(), "build_of", None)
+        if base is not None:
+            return str(base(site))
+        with self.world.lock:
+            return site.build
+
+    def publishing_credentials(self, site: Site) -> tuple[str, str]:
+        """(user, password) for SCM basic auth; refused unless ``site.basic_auth_enabled``."""
+        return kudu.publishing_user(site), site.publishing_password
+
+    def add_blob(
+        self,
+        account: str,
+        container: str,
+        name: str,
+        data: bytes,
+        *,
+        cloud: str = "public",
+        public: bool = False,
+        expires_in: float = 3600,
+    ) -> str:
+        """Serve ``data`` as a blob of the emulator's Storage host; returns its URL with a read
+        SAS (``?sv=…&sig=…``, checked loosely) unless ``public``. For OneDeploy ``packageUri``."""
+        return blobs.add_blob(self.world, account, container, name, data, cloud, public, expires_in)

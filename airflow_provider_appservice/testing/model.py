@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +82,10 @@ class Site:
     parent: Site | None = field(default=None, repr=False)
     regional: bool = False
     state: str = "Running"
+    # Kudu (testing/kudu.py): SCM basic auth with the publishing credentials is refused unless
+    # enabled (default off, like hardened tenants); the password publishingcredentials reports.
+    basic_auth_enabled: bool = False
+    publishing_password: str = field(default_factory=lambda: secrets.token_urlsafe(45), repr=False)
     slots: dict[str, Site] = field(default_factory=dict, repr=False)
     app_settings: dict[str, str] = field(default_factory=dict, repr=False)
     connection_strings: dict[str, Any] = field(default_factory=dict, repr=False)
