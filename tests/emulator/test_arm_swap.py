@@ -5,6 +5,7 @@ and plans without slots."""
 from __future__ import annotations
 
 import asyncio
+import base64
 
 import pytest
 import requests
@@ -342,3 +343,34 @@ def test_elastic_premium_function_apps_have_slots(emu):
     emu.set_build(slot, "f2")
     sc.sync_client().web_apps.begin_swap_slot("rg", "func", "staging", TO_PRODUCTION, polling_interval=0).result()
     assert emu.build_of(site) == "f2"
+
+
+def test_a_swap_resumes_from_its_continuation_token(emu):
+    """What a trigger does: one client starts the swap and keeps only the poller's continuation
+    token (JSON: request method/URL, response status/headers/body; no Authorization header),
+    another client polls it to the end. (``polling=False`` gives no token in azure-core 1.41.)"""
+    sc = make_scenario(emu)
+    emu.set_build(sc.slot, "v2")
+    emu.swap_duration_polls = 3
+
+    async def start() -> str:
+        async with sc.aio_client() as client:
+            poller = await client.web_apps.begin_swap_slot("rg", "app", "staging", TO_PRODUCTION)
+            return poller.continuation_token()
+
+    async def resume(token: str) -> None:
+        async with sc.aio_client() as client:
+            resumed = await client.web_apps.begin_swap_slot(
+                "rg", "app", "staging", TO_PRODUCTION, continuation_token=token, polling_interval=0
+            )
+            await resumed.result()
+
+    token = asyncio.run(start())
+    decoded = base64.b64decode(token).decode()
+    assert "/operationresults/" in decoded and "authorization" not in decoded.lower()
+    assert emu.swap_in_progress(sc.site)
+    asyncio.run(resume(token))
+    assert emu.build_of(sc.site) == "v2"
+    polls = [r.status for r in emu.requests if "/operationresults/" in r.path]
+    assert polls == [202, 202, 202, 200]
+    assert [r.status for r in _arm(emu, "/slotsswap")] == [202]  # never re-sent
