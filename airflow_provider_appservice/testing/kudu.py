@@ -20,7 +20,7 @@ Shapes follow azure-apis.md §2, §9 and §10 (recorded traffic wins over the Ku
 - 409 texts: "deployment in progress" (transient) and "Run-From-Zip … remote URL" (permanent),
   sent after the request body was read, as Kudu does.
 - ``/api/deployments/latest``: the newest deployment's stale temporary record for its first
-  ``stale_latest`` polls (202), then 202 with ``status`` 0 (Linux; Windows shows the real status
+  ``stale_latest`` polls while it has not finished (202), then 202 with ``status`` 0 (Linux; Windows shows the real status
   and ``provisioningState``) while one runs, then 200 with the last finished one; 404 if none.
 
 UNVERIFIED: the text of 401/403/404 bodies; a failed *synchronous* deployment answering 400 with
@@ -359,7 +359,7 @@ class Kudu:
             retry = (
                 {"Retry-After": str(newest.behaviour.retry_after)} if newest.behaviour.retry_after is not None else {}
             )
-            if newest.latest_polls < newest.behaviour.stale_latest:
+            if not newest.complete and newest.latest_polls < newest.behaviour.stale_latest:
                 newest.latest_polls += 1
                 book.poll(newest)
                 return json_response(self.temp_json(newest), 202, {"Location": self_url, **retry})

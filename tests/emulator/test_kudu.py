@@ -114,6 +114,14 @@ def test_latest_shows_a_stale_temporary_record_then_202_then_the_result(emu, sc,
     assert scm.get(f"/api/deployments/{first.json()['id']}").status_code == 404  # the temp record is gone
 
 
+def test_no_stale_record_once_the_clock_finished_the_deployment(emu, sc, scm):
+    emu.deployment_behaviour(sc.site, duration=60)
+    dep_id = scm.publish(zip_package("late")).headers["SCM-DEPLOYMENT-ID"]
+    emu.advance(61)
+    r = scm.get("/api/deployments/latest")
+    assert r.status_code == 200 and r.json()["id"] == dep_id and r.json()["status"] == 4
+
+
 def test_a_second_deployment_while_one_runs_is_a_transient_409(emu, sc, scm):
     emu.deployment_behaviour(sc.site, polls=2)
     first = scm.publish(zip_package("one")).headers["SCM-DEPLOYMENT-ID"]
