@@ -90,3 +90,50 @@ class HealthGate:
     @property
     def passed(self) -> bool:
         return self.streak >= self.required
+
+
+@dataclass(frozen=True)
+class Probe:
+    healthy: bool
+    why: str
+    status: int | None
+    latency_ms: float
+
+
+def probe(client: Any, path: str, check: HealthCheck, timeout: float) -> Probe:
+    """One health request through a sync app pipeline; transport errors are unhealthy answers."""
+    import time
+
+    from azure.core.exceptions import AzureError
+    from azure.core.rest import HttpRequest
+
+    started = time.monotonic()
+    try:
+        response = client.send_request(
+            HttpRequest("GET", client.format_url(path)), connection_timeout=min(timeout, 10), read_timeout=timeout
+        )
+        status, body = response.status_code, response.text()
+    except AzureError as exc:
+        return Probe(False, type(exc).__name__, None, (time.monotonic() - started) * 1000)
+    healthy, why = check.judge(status, body)
+    return Probe(healthy, why, status, (time.monotonic() - started) * 1000)
+
+
+async def aprobe(client: Any, path: str, check: HealthCheck, timeout: float) -> Probe:
+    """Async twin of :func:`probe`, for the trigger."""
+    import time
+
+    from azure.core.exceptions import AzureError
+    from azure.core.rest import HttpRequest
+
+    started = time.monotonic()
+    try:
+        response = await client.send_request(
+            HttpRequest("GET", client.format_url(path)), connection_timeout=min(timeout, 10), read_timeout=timeout
+        )
+        await response.read()
+        status, body = response.status_code, response.text()
+    except AzureError as exc:
+        return Probe(False, type(exc).__name__, None, (time.monotonic() - started) * 1000)
+    healthy, why = check.judge(status, body)
+    return Probe(healthy, why, status, (time.monotonic() - started) * 1000)

@@ -66,6 +66,7 @@ class ArmRoute:
     action: Callable[[dict[str, str]], str]
     handler: Handler
     authorize: bool = True  # False: the handler filters what the caller may see (ARM list calls)
+    creates: bool = False  # True: the named slot may not exist yet (ctx.site is then its production site)
     pattern: re.Pattern[str] = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -97,8 +98,9 @@ class ArmRoutes:
         action: Callable[[dict[str, str]], str],
         handler: Handler,
         authorize: bool = True,
+        creates: bool = False,
     ) -> None:
-        self.routes.append(ArmRoute(method.upper(), template, action, handler, authorize))
+        self.routes.append(ArmRoute(method.upper(), template, action, handler, authorize, creates))
 
     def match(self, method: str, path: str) -> tuple[ArmRoute | None, dict[str, str], bool]:
         """(route, params, path_known): path_known tells 405 from 404."""
@@ -232,7 +234,9 @@ class ArmApp:
         if "site" in params:
             site = world.find_site(resource_id({k: v for k, v in params.items() if k != "slot"}))
             if site is not None and params.get("slot"):
-                site = site.slots.get(params["slot"].lower())
+                parent, site = site, site.slots.get(params["slot"].lower())
+                if site is None and route.creates:
+                    site = parent
             if site is None:
                 name = params["site"] + (f"/slots/{params['slot']}" if params.get("slot") else "")
                 return web_error(

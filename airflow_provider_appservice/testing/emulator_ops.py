@@ -9,7 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from airflow_provider_appservice.testing import arm, arm_config, arm_lifecycle, arm_settings, arm_swap, site_ops
+from airflow_provider_appservice.testing import (
+    arm,
+    arm_config,
+    arm_lifecycle,
+    arm_settings,
+    arm_slots,
+    arm_swap,
+    site_ops,
+)
 from airflow_provider_appservice.testing.model import Principal, Site
 from airflow_provider_appservice.testing.state import World
 
@@ -19,6 +27,7 @@ ARM_WRITE_AREAS: list[Callable[[arm.ArmRoutes], None]] = [
     arm_swap.register,
     arm_settings.register,
     arm_config.register,
+    arm_slots.register,
 ]
 
 

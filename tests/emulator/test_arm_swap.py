@@ -374,3 +374,31 @@ def test_a_swap_resumes_from_its_continuation_token(emu):
     polls = [r.status for r in emu.requests if "/operationresults/" in r.path]
     assert polls == [202, 202, 202, 200]
     assert [r.status for r in _arm(emu, "/slotsswap")] == [202]  # never re-sent
+
+
+def test_creating_a_slot(emu):
+    sc = make_scenario(emu)
+    apps = sc.sync_client().web_apps
+    envelope = {
+        "location": "westeurope",
+        "properties": {"siteConfig": {"appSettings": [{"name": "A", "value": "1"}], "linuxFxVersion": "DOCKER|x:1"}},
+    }
+    slot = apps.begin_create_or_update_slot("rg", "app", "canary", envelope, polling_interval=0).result()
+    assert slot.name == "app/canary" and slot.state == "Running"
+    canary = sc.site.slots["canary"]
+    assert emu.app_settings(canary) == {"A": "1"} and emu.site_config(canary) == {"linuxFxVersion": "DOCKER|x:1"}
+    assert apps.get_slot("rg", "app", "canary").default_host_name == canary.default_host_name
+    page = requests.get(f"https://{canary.default_host_name}/", verify=emu.ca_path, timeout=10)
+    assert page.status_code == 200 and "image: x:1" in page.text
+
+
+def test_a_basic_plan_refuses_to_create_a_slot(emu):
+    sc = make_scenario(emu)
+    emu.add_site(sc.subscription_id, "rg", "basic", plan_sku="B1")
+    with pytest.raises(HttpResponseError) as info:
+        sc.sync_client().web_apps.begin_create_or_update_slot("rg", "basic", "staging", {"location": "westeurope"})
+    assert info.value.status_code == 400 and info.value.response.json()["Code"] == "BadRequest"
+    reader = make_scenario(emu, role="Reader", site_name="app2")
+    with pytest.raises(HttpResponseError) as info:
+        reader.sync_client().web_apps.begin_create_or_update_slot("rg", "app2", "x", {"location": "westeurope"})
+    assert info.value.status_code == 403 and "'Microsoft.Web/sites/slots/write'" in info.value.error.message

@@ -1,0 +1,147 @@
+"""Calling an app's own endpoints: which base URL, which hosts the token may reach, retries.
+
+A ``base_url`` (an app behind Front Door, Application Gateway, HAProxy, F5) is accepted only
+when its host is one the site reports or one the *connection's owner* listed in
+``allowed_hosts``; a DAG cannot widen where a token goes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from airflow_provider_appservice.errors import AzureRequestError, ConnectionConfigError, PermanentAzureError
+from airflow_provider_appservice.identity.config import IdentityConfig
+from airflow_provider_appservice.operations.sites import SiteInfo
+from airflow_provider_appservice.transport.app import app_hosts
+from airflow_provider_appservice.transport.backoff import Backoff, Clock
+from airflow_provider_appservice.transport.retrying import retrying, status_of
+
+if TYPE_CHECKING:
+    from azure.core import PipelineClient
+    from azure.core.rest import HttpResponse
+
+log = logging.getLogger(__name__)
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class AppEndpoint:
+    base_url: str
+    hosts: tuple[str, ...]
+
+
+def resolve_endpoint(site: SiteInfo, identity: IdentityConfig, base_url: str | None) -> AppEndpoint:
+    """The base URL to call and the exact hosts a token may go to."""
+    hosts = tuple(app_hosts(site.host_names) or [site.default_host_name])
+    if not base_url:
+        return AppEndpoint(f"https://{site.default_host_name}", hosts)
+    parts = urlsplit(base_url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "https":
+        raise ConnectionConfigError("base_url", "must be an https URL", "use https://<host>")
+    if host not in hosts and host not in identity.allowed_hosts:
+        raise ConnectionConfigError(
+            "base_url",
+            f"host '{host}' is neither one of the app's host names nor in the connection's allowed_hosts",
+            f"ask the owner of connection '{identity.conn_id}' to add it to allowed_hosts",
+        )
+    return AppEndpoint(base_url.rstrip("/"), hosts)
+
+
+@dataclass
+class CallResult:
+    response: HttpResponse
+    attempts: int
+    elapsed: float
+
+
+def call_app(
+    client: PipelineClient,
+    method: str,
+    path: str,
+    *,
+    json: Any = None,
+    data: Any = None,
+    headers: Mapping[str, str] | None = None,
+    idempotency_key: bool = False,
+    timeout: float = 60.0,
+    backoff: Backoff,
+    max_attempts: int,
+    clock: Clock | None = None,
+    logger: logging.Logger | Any = log,
+) -> CallResult:
+    """Send one request to the app; 429/5xx are retried (honouring Retry-After) when safe.
+
+    A non-idempotent method is retried only with an ``Idempotency-Key`` header, which the
+    app can use to drop duplicates; without one, only a 429 (refused before acting) is retried.
+    """
+    from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+    from azure.core.rest import HttpRequest
+
+    method = method.upper()
+    request_headers = dict(headers or {})
+    if idempotency_key and method not in IDEMPOTENT_METHODS:
+        request_headers.setdefault("Idempotency-Key", str(uuid.uuid4()))
+    safe_to_repeat = method in IDEMPOTENT_METHODS or "Idempotency-Key" in request_headers
+
+    def retryable(exc: BaseException) -> bool:
+        if isinstance(exc, ServiceRequestError):
+            return True
+        if isinstance(exc, ServiceResponseError):
+            return safe_to_repeat
+        status = status_of(exc)
+        return status == 429 or (safe_to_repeat and status in RETRY_STATUSES)
+
+    url = client.format_url(path if path.startswith("/") else f"/{path}")
+    attempts = 0
+    started = time.monotonic()
+    response: HttpResponse | None = None
+    try:
+        for attempt in retrying(
+            f"{method} {urlsplit(url).path}",
+            retry_on=retryable,
+            backoff=backoff,
+            max_attempts=max_attempts,
+            clock=clock,
+            logger=logger,
+        ):
+            with attempt:
+                attempts += 1
+                request = HttpRequest(method, url, json=json, data=data, headers=request_headers)
+                response = client.send_request(request, connection_timeout=min(timeout, 30), read_timeout=timeout)
+                if response.status_code in RETRY_STATUSES:
+                    raise _RetryableStatus(response)
+    except _RetryableStatus as exc:  # out of attempts (or not safe to repeat): report the last answer
+        response = exc.response
+    assert response is not None
+    return CallResult(response, attempts, time.monotonic() - started)
+
+
+class _RetryableStatus(Exception):
+    """Carries a 429/5xx response through tenacity (``status_code`` and ``response`` like azure-core)."""
+
+    def __init__(self, response: HttpResponse) -> None:
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
+        self.status_code = response.status_code
+
+
+def raise_for_unexpected(result: CallResult, expected_status: tuple[int, ...], what: str) -> None:
+    status = result.response.status_code
+    if status in expected_status:
+        return
+    request_id = result.response.headers.get("x-ms-request-id") or result.response.headers.get("x-request-id")
+    kind = PermanentAzureError if 400 <= status < 500 and status not in (408, 429) else AzureRequestError
+    location = result.response.headers.get("Location", "")
+    message = f"expected {', '.join(map(str, expected_status))}"
+    if 300 <= status < 400:
+        message += f"; got a redirect to {urlsplit(location).netloc or 'elsewhere'} (not followed)"
+    raise kind(what, status=status, code=None, message=message, request_id=request_id)

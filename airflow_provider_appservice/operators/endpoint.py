@@ -1,0 +1,138 @@
+"""Call a path of an App Service app with a token for the app's own Easy Auth audience."""
+
+from __future__ import annotations
+
+import json as jsonlib
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_appservice.audit import audit
+from airflow_provider_appservice.errors import AppServiceError
+from airflow_provider_appservice.operators.base import AppServiceBaseOperator
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class AppServiceEndpointOperator(AppServiceBaseOperator):
+    """Call ``path`` on the app (or slot) and check the answer.
+
+    :param path: the path to call, e.g. ``/api/reindex``.
+    :param method: HTTP method (default GET).
+    :param audience: the app's Easy Auth audience (``api://<client-id>`` or its Application ID
+        URI); ``None`` calls anonymously. ARM, Graph, Key Vault, Storage and token-exchange
+        audiences are refused.
+    :param json: a JSON body; ``data`` a raw body (one or the other).
+    :param headers: extra request headers.
+    :param expected_status: statuses that count as success (default 200-204).
+    :param response_check: ``callable(response) -> bool``; False fails the task.
+    :param response_filter: ``callable(response) -> JSON-serialisable`` value for XCom; by
+        default XCom gets ``{"status_code": ...}`` only (bodies may hold data you don't want
+        in the metadata database).
+    :param base_url: call through a front door instead of the app's host; its host must be in
+        the connection's ``allowed_hosts``.
+    :param idempotency_key: add an ``Idempotency-Key`` header to a POST/PATCH so it may be
+        retried after a 5xx.
+    :param request_timeout: seconds to wait for one answer.
+    """
+
+    template_fields: Sequence[str] = (
+        *AppServiceBaseOperator.template_fields,
+        "path",
+        "method",
+        "audience",
+        "json",
+        "data",
+        "headers",
+        "base_url",
+    )
+    template_fields_renderers = {"json": "json", "headers": "json"}
+
+    def __init__(
+        self,
+        *,
+        path: str = "/",
+        method: str = "GET",
+        audience: str | None = None,
+        json: Any = None,
+        data: Any = None,
+        headers: dict[str, str] | None = None,
+        expected_status: Sequence[int] = (200, 201, 202, 204),
+        response_check: Callable[[Any], bool] | None = None,
+        response_filter: Callable[[Any], Any] | None = None,
+        base_url: str | None = None,
+        idempotency_key: bool = False,
+        request_timeout: float = 60.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.path = path
+        self.method = method
+        self.audience = audience
+        self.json = json
+        self.data = data
+        self.headers = headers
+        self.expected_status = tuple(expected_status)
+        self.response_check = response_check
+        self.response_filter = response_filter
+        self.base_url = base_url
+        self.idempotency_key = idempotency_key
+        self.request_timeout = request_timeout
+
+    def execute(self, context: Context) -> Any:
+        from airflow_provider_appservice.errors import ConnectionConfigError
+        from airflow_provider_appservice.identity.audiences import app_scope
+        from airflow_provider_appservice.operations.endpoint import call_app, raise_for_unexpected, resolve_endpoint
+        from airflow_provider_appservice.operations.sites import get_site
+        from airflow_provider_appservice.transport.app import build_app_client
+
+        if self.json is not None and self.data is not None:
+            raise ConnectionConfigError("json", "and data are both set", "pass one body, not both")
+        scope = app_scope(self.audience) if self.audience else None  # refused audiences fail before I/O
+        identity = self.hook.identity
+        target = self.target
+        site = get_site(self.hook.get_conn(), target.resource_group, target.app_name, target.slot)
+        endpoint = resolve_endpoint(site, identity, self.base_url)
+        credential = self.hook.get_credential() if scope else None
+        client = build_app_client(identity, credential, scope, endpoint.hosts, endpoint.base_url)
+        with client:
+            result = call_app(
+                client,
+                self.method,
+                self.path,
+                json=self.json,
+                data=self.data,
+                headers=self.headers,
+                idempotency_key=self.idempotency_key,
+                timeout=self.request_timeout,
+                backoff=self.backoff(deadline=max(self.request_timeout * 4, 120)),
+                max_attempts=identity.retry_max_attempts,
+                logger=self.log,
+            )
+            response = result.response
+            what = f"{self.method.upper()} {self.path} on '{target.label}'"
+            self.log.info(
+                "%s -> HTTP %s in %.0f ms (%d attempt(s))",
+                what,
+                response.status_code,
+                result.elapsed * 1000,
+                result.attempts,
+            )
+            raise_for_unexpected(result, self.expected_status, what)
+            if self.response_check is not None and not self.response_check(response):
+                raise AppServiceError(f"{what}: response_check returned False (HTTP {response.status_code})")
+            audit(
+                self.log,
+                identity,
+                f"call {self.method.upper()} {self.path}",
+                site.resource_id,
+                outcome=f"HTTP {response.status_code}",
+                audience=scope[: -len("/.default")] if scope else "anonymous",
+                attempts=result.attempts,
+            )
+            self.push_portal_link(context, site.resource_id)
+            if self.response_filter is not None:
+                value = self.response_filter(response)
+                jsonlib.dumps(value)  # fail here, clearly, rather than in XCom serialisation
+                return value
+            return {"status_code": response.status_code}

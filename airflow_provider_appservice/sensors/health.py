@@ -1,0 +1,156 @@
+"""Gate a pipeline on an app's health: N consecutive good answers from a path, in the worker or triggerer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseSensorOperator, conf
+
+from airflow_provider_appservice.errors import AppServiceError
+from airflow_provider_appservice.hooks.app_service import AppServiceHook
+from airflow_provider_appservice.links.portal import AppServicePortalLink
+from airflow_provider_appservice.operators.base import APP_SERVICE_RETRY_POLICY, TARGET_FIELDS, AppServiceTargetMixin
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_appservice.operations.endpoint import AppEndpoint
+    from airflow_provider_appservice.operations.health import HealthCheck, HealthGate
+
+
+class AppServiceHealthSensor(AppServiceTargetMixin, BaseSensorOperator):
+    """Wait until ``path`` answers healthy ``required_consecutive`` times in a row.
+
+    A bad answer resets the count; a redirect (e.g. Easy Auth's login page) is never healthy.
+
+    :param path: the health path, e.g. ``/healthz``.
+    :param auth: ``None`` for an anonymous health path, or the app's Easy Auth audience.
+    :param required_consecutive: good answers in a row that pass the gate (default 3).
+    :param expected_status: statuses that are healthy (default 200).
+    :param json_path: dotted path into a JSON body to check; with ``equals`` / ``contains``.
+    :param regex: the body must match this.
+    :param request_timeout: seconds to wait for one answer.
+    :param base_url: probe through a front door whose host is in the connection's ``allowed_hosts``.
+    """
+
+    template_fields: Sequence[str] = (*TARGET_FIELDS, "path", "auth", "base_url", "equals", "contains", "regex")
+    operator_extra_links = (AppServicePortalLink(),)
+
+    def __init__(
+        self,
+        *,
+        app_name: str,
+        resource_group: str | None = None,
+        slot: str | None = None,
+        azure_app_service_conn_id: str = AppServiceHook.default_conn_name,
+        path: str = "/",
+        auth: str | None = None,
+        required_consecutive: int = 3,
+        expected_status: Sequence[int] = (200,),
+        json_path: str | None = None,
+        equals: Any = None,
+        contains: str | None = None,
+        regex: str | None = None,
+        request_timeout: float = 10.0,
+        base_url: str | None = None,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("retry_policy", APP_SERVICE_RETRY_POLICY)
+        super().__init__(**kwargs)
+        self._init_target(app_name, resource_group, slot, azure_app_service_conn_id)
+        self.path = path
+        self.auth = auth
+        self.required_consecutive = required_consecutive
+        self.expected_status = tuple(expected_status)
+        self.json_path = json_path
+        self.equals = equals
+        self.contains = contains
+        self.regex = regex
+        self.request_timeout = request_timeout
+        self.base_url = base_url
+        self.deferrable = deferrable
+        self._gate: HealthGate | None = None
+        self._client: Any = None
+
+    def _check(self) -> HealthCheck:
+        from airflow_provider_appservice.operations.health import HealthCheck
+
+        return HealthCheck(self.expected_status, self.json_path, self.equals, self.contains, self.regex)
+
+    def _endpoint(self, context: Context) -> tuple[AppEndpoint, str | None]:
+        from airflow_provider_appservice.identity.audiences import app_scope
+        from airflow_provider_appservice.operations.endpoint import resolve_endpoint
+        from airflow_provider_appservice.operations.sites import get_site
+
+        scope = app_scope(self.auth) if self.auth else None
+        target = self.target
+        site = get_site(self.hook.get_conn(), target.resource_group, target.app_name, target.slot)
+        self.push_portal_link(context, site.resource_id)
+        return resolve_endpoint(site, self.hook.identity, self.base_url), scope
+
+    def poke(self, context: Context) -> bool:
+        from airflow_provider_appservice.operations.health import HealthGate, probe
+        from airflow_provider_appservice.transport.app import build_app_client
+
+        if self._client is None:
+            endpoint, scope = self._endpoint(context)
+            credential = self.hook.get_credential() if scope else None
+            self._client = build_app_client(self.hook.identity, credential, scope, endpoint.hosts, endpoint.base_url)
+            self._gate = HealthGate(required=self.required_consecutive)
+        assert self._gate is not None
+        result = probe(self._client, self.path, self._check(), self.request_timeout)
+        passed = self._gate.observe(result.healthy, result.why)
+        self.log.info(
+            "probe %d of %s%s: %s in %.0f ms (%d/%d in a row)",
+            self._gate.probes,
+            self.target.label,
+            self.path,
+            result.why,
+            result.latency_ms,
+            self._gate.streak,
+            self._gate.required,
+        )
+        return passed
+
+    def execute(self, context: Context) -> Any:
+        if not self.deferrable:
+            try:
+                return super().execute(context)
+            finally:
+                if self._client is not None:
+                    self._client.close()
+        from dataclasses import asdict
+
+        from airflow_provider_appservice.triggers.health import AppServiceHealthTrigger
+
+        endpoint, scope = self._endpoint(context)
+        target = self.target
+        check = asdict(self._check())
+        check["expected_status"] = list(check["expected_status"])
+        self.defer(
+            trigger=AppServiceHealthTrigger(
+                azure_app_service_conn_id=self.azure_app_service_conn_id,
+                resource_group=target.resource_group,
+                app_name=target.app_name,
+                slot=target.slot,
+                poll_interval=self.poke_interval,
+                path=self.path,
+                scope=scope,
+                hosts=list(endpoint.hosts),
+                base_url=endpoint.base_url,
+                required_consecutive=self.required_consecutive,
+                check=check,
+                request_timeout=self.request_timeout,
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=self.timeout),
+        )
+        return None
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> None:
+        if event.get("status") != "success":
+            raise AppServiceError(str(event.get("message", "the health trigger failed")))
+        self.log.info("%s%s healthy after %s probes", self.target.label, self.path, event.get("probes"))
