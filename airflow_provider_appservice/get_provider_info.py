@@ -156,6 +156,7 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "Azure App Service",
                 "python-modules": [
                     "airflow_provider_appservice.operators.lifecycle",
+                    "airflow_provider_appservice.operators.container",
                 ],
             }
         ],
