@@ -206,11 +206,18 @@ def read_connection_strings(
         ),
     )
     out = {
-        str(name): ConnectionString("" if pair.value is None else str(pair.value), str(pair.type or "Custom"))
+        str(name): ConnectionString("" if pair.value is None else str(pair.value), _enum_text(pair.type, "Custom"))
         for name, pair in (result.properties or {}).items()
     }
     on_values(c.value for c in out.values())
     return out
+
+
+def _enum_text(value: Any, default: str) -> str:
+    """An SDK enum member's wire value (``str()`` of a ``str`` enum gives ``Class.MEMBER``)."""
+    if value is None:
+        return default
+    return str(getattr(value, "value", value))
 
 
 def write_connection_strings(
@@ -310,7 +317,7 @@ def read_key_vault_references(
     )
     return {
         _reference_name(item): ReferenceStatus(
-            str(getattr(item, "status", None) or INITIALIZED), str(getattr(item, "details", None) or "")
+            _enum_text(getattr(item, "status", None), INITIALIZED), str(getattr(item, "details", None) or "")
         )
         for item in items
     }
@@ -400,15 +407,17 @@ def apply_settings_change(
     *,
     on_values: Callable[[Iterable[str]], None] = _noop,
     logger: logging.Logger | Any = log,
+    result: SettingsResult | None = None,
 ) -> SettingsResult:
     """Read, merge, write (only what changed), then re-read and verify every key this change names.
 
     Raises :class:`SettingsRaceError` naming the keys when the re-read does not show the change.
+    ``result`` (filled as it goes) lets a caller audit what was written even when this raises.
     """
     problems = change.problems()
     if problems:
         raise ValueError("; ".join(problems))
-    result = SettingsResult()
+    result = result if result is not None else SettingsResult()
     on_values(change.settings.values())
     on_values(c.value for c in change.connection_strings.values())
 

@@ -59,8 +59,9 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
     :param remove_connection_strings: connection string names to delete.
     :param verify_key_vault_references: ``True`` (default): wait for every Key Vault reference
         this task wrote to resolve; ``"all"``: every reference in the app settings; ``False``: skip.
-    :param key_vault_reference_timeout: seconds to wait for references to leave ``Initialized``.
-    :param poll_interval: seconds between status reads.
+    :param key_vault_reference_timeout: seconds to wait for references to leave ``Initialized``
+        (templated; a rendered string is read as a number).
+    :param poll_interval: seconds between status reads (templated).
     """
 
     template_fields: Sequence[str] = (
@@ -70,6 +71,8 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
         "sticky_settings",
         "connection_strings",
         "remove_connection_strings",
+        "key_vault_reference_timeout",
+        "poll_interval",
     )
     template_fields_renderers = {"settings": "json", "connection_strings": "json"}
 
@@ -85,8 +88,8 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
         connection_strings: dict[str, dict[str, str]] | None = None,
         remove_connection_strings: list[str] | None = None,
         verify_key_vault_references: bool | Literal["all"] = True,
-        key_vault_reference_timeout: float = 300,
-        poll_interval: float = 10,
+        key_vault_reference_timeout: float | str = 300,
+        poll_interval: float | str = 10,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("retry_policy", SETTINGS_RETRY_POLICY)
@@ -147,6 +150,8 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
         from airflow_provider_appservice.operations.settings import (
             APP_SETTINGS,
             CONNECTION_STRINGS,
+            SettingsRaceError,
+            SettingsResult,
             apply_settings_change,
             is_key_vault_reference,
         )
@@ -161,6 +166,10 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
             raise AppServiceError(f"Task '{self.task_id}': {'; '.join(problems)}")
         if self.verify_key_vault_references not in (True, False, "all"):
             raise AppServiceError("verify_key_vault_references must be True, False or 'all'")
+        try:
+            timeout, interval = float(self.key_vault_reference_timeout), max(0.0, float(self.poll_interval))
+        except (TypeError, ValueError):
+            raise AppServiceError("key_vault_reference_timeout and poll_interval must be numbers of seconds") from None
 
         target = self.target
         identity = self.hook.identity
@@ -170,27 +179,29 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
             f"/providers/Microsoft.Web/sites/{target.app_name}" + (f"/slots/{target.slot}" if target.slot else "")
         )
         self.push_portal_link(context, resource_id)
-        result = apply_settings_change(client, target, change, on_values=_mask, logger=self.log)
-
+        result = SettingsResult()
         references: dict[str, ReferenceStatus] = {}
         cs_references: dict[str, ReferenceStatus] = {}
-        if self.verify_key_vault_references:
-            wrote = [n for n, v in change.settings.items() if is_key_vault_reference(v)]
-            wrote_cs = [n for n, c in change.connection_strings.items() if is_key_vault_reference(c.value)]
-            if self.verify_key_vault_references == "all":
-                references = self._wait(client, target, None, APP_SETTINGS)
-            elif wrote:
-                references = self._wait(client, target, wrote, APP_SETTINGS)
-            if wrote_cs:
-                cs_references = self._wait(client, target, wrote_cs, CONNECTION_STRINGS)
-
-        outcome = "succeeded"
+        outcome = "failed"
         try:
-            self._check_references(target.label, references, cs_references)
-        except AppServiceError:
-            outcome = "key-vault-references-unresolved"
+            apply_settings_change(client, target, change, on_values=_mask, logger=self.log, result=result)
+            if self.verify_key_vault_references:
+                wrote = [n for n, v in change.settings.items() if is_key_vault_reference(v)]
+                wrote_cs = [n for n, c in change.connection_strings.items() if is_key_vault_reference(c.value)]
+                if self.verify_key_vault_references == "all":
+                    references = self._wait(client, target, None, APP_SETTINGS, timeout, interval)
+                elif wrote:
+                    references = self._wait(client, target, wrote, APP_SETTINGS, timeout, interval)
+                if wrote_cs:
+                    cs_references = self._wait(client, target, wrote_cs, CONNECTION_STRINGS, timeout, interval)
+                outcome = "key-vault-references-unresolved"
+                self._check_references(target.label, references, cs_references, timeout)
+            outcome = "succeeded"
+        except SettingsRaceError:
+            outcome = "lost-update"
             raise
         finally:
+            # One line per run, also when it failed after writing: what was written is on record.
             audit(
                 self.log,
                 identity,
@@ -217,16 +228,17 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
             value["connection_string_key_vault_references"] = {n: s.status for n, s in sorted(cs_references.items())}
         return value
 
-    def _wait(self, client: Any, target: Any, names: list[str] | None, area: str) -> dict[str, ReferenceStatus]:
+    def _wait(
+        self, client: Any, target: Any, names: list[str] | None, area: str, timeout: float, interval: float
+    ) -> dict[str, ReferenceStatus]:
         from airflow_provider_appservice.operations.settings import wait_for_key_vault_references
         from airflow_provider_appservice.transport.backoff import PollSchedule
 
-        interval = max(0.0, float(self.poll_interval))
         return wait_for_key_vault_references(
             client,
             target,
             names,
-            timeout=float(self.key_vault_reference_timeout),
+            timeout=timeout,
             schedule=PollSchedule(first=interval, factor=1.0, ceiling=interval),
             area=area,
             clock=self.clock,
@@ -234,7 +246,11 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
         )
 
     def _check_references(
-        self, label: str, references: Mapping[str, ReferenceStatus], cs_references: Mapping[str, ReferenceStatus]
+        self,
+        label: str,
+        references: Mapping[str, ReferenceStatus],
+        cs_references: Mapping[str, ReferenceStatus],
+        timeout: float,
     ) -> None:
         from airflow_provider_appservice.operations.settings import (
             KeyVaultReferenceError,
@@ -254,7 +270,7 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
         if all(s.pending for s in failed.values()):
             raise KeyVaultReferenceTimeout(
                 f"Key Vault references of '{label}' did not resolve within "
-                f"{float(self.key_vault_reference_timeout):g}s (the settings were written; they resolve with "
+                f"{timeout:g}s (the settings were written; they resolve with "
                 f"the app's own identity):\n{text}"
             )
         raise KeyVaultReferenceError(
