@@ -1,0 +1,248 @@
+"""Deployment packages: where they come from, what type they are, and how they are streamed.
+
+A package is a file (sent as is), a folder (zipped on the fly into a private temporary file,
+one file at a time, so memory does not grow with its size) or an ``https://`` URL (Kudu
+fetches it: ``{"packageUri": ...}``). A blob SAS URL's ``sig`` is a secret: :func:`redact_url`
+is what logs, errors and audit lines show, :func:`sas_secrets` what the operator masks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit, urlunsplit
+
+from airflow_provider_appservice.errors import AppServiceError
+
+log = logging.getLogger(__name__)
+
+DEPLOY_TYPES = ("zip", "war", "jar", "ear", "static", "startup", "lib", "script")
+_BY_EXTENSION = {
+    ".zip": "zip",
+    ".war": "war",
+    ".jar": "jar",
+    ".ear": "ear",
+    ".sh": "startup",
+    ".cmd": "startup",
+    ".bat": "startup",
+    ".ps1": "startup",
+}
+_NOT_ONEDEPLOY = (".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar")
+# Query parameters of a URL that are secrets (a blob SAS signature).
+SECRET_QUERY_KEYS = frozenset({"sig"})
+CHUNK = 1024 * 1024
+PROGRESS_EVERY = 5.0  # seconds between progress lines
+
+
+class PackageError(AppServiceError):
+    """The package cannot be deployed as given (missing, unreadable, unknown type)."""
+
+
+def is_url(package: str) -> bool:
+    return package.strip().lower().startswith(("https://", "http://"))
+
+
+def redact_url(url: str) -> str:
+    """The URL with every SAS signature replaced by ``***`` (what logs may show)."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    query = "&".join(
+        f"{key}=***"
+        if unquote(key).lower() in SECRET_QUERY_KEYS
+        else (f"{key}={value}" if value or "=" in raw else key)
+        for raw in parts.query.split("&")
+        for key, _, value in [raw.partition("=")]
+    )
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+def sas_secrets(url: str) -> set[str]:
+    """Every form a SAS ``sig`` of ``url`` can take in text: raw, decoded and %-encoded."""
+    found: set[str] = set()
+    query = urlsplit(url).query if "?" in url else ""
+    for raw in query.split("&"):
+        key, _, value = raw.partition("=")
+        if unquote(key).lower() not in SECRET_QUERY_KEYS or not value:
+            continue
+        decoded = unquote(value.replace("+", " ")) if "+" in value else unquote(value)
+        for form in {value, unquote(value), decoded}:
+            found.update({form, quote(form, safe=""), quote_plus(form), quote(form)})
+    # Also the values parse_qsl sees, in case of odd encodings.
+    for key, value in parse_qsl(query, keep_blank_values=False):
+        if key.lower() in SECRET_QUERY_KEYS and value:
+            found.update({value, quote(value, safe=""), quote_plus(value)})
+    return {s for s in found if len(s) >= 4}
+
+
+def infer_type(name: str, *, is_folder: bool = False) -> str:
+    """OneDeploy ``type`` from a file name or URL path; a folder is a zip."""
+    if is_folder:
+        return "zip"
+    base = os.path.basename(urlsplit(name).path if is_url(name) else name).lower()
+    ext = os.path.splitext(base)[1]
+    if ext in _BY_EXTENSION:
+        return _BY_EXTENSION[ext]
+    if base.endswith(_NOT_ONEDEPLOY):
+        raise PackageError(
+            f"Cannot deploy '{base}': OneDeploy takes zip, war, jar or ear archives (or a single static "
+            "file with type='static'). Repackage it as a zip."
+        )
+    return "static"
+
+
+@dataclass(frozen=True)
+class PackageSpec:
+    """What to send: a local file (``path``, maybe a temporary zip) or a URL for Kudu to fetch."""
+
+    type: str
+    path: str | None = None
+    url: str | None = None
+    size: int = 0
+    temporary: bool = False
+    target_path: str | None = None
+
+    @property
+    def shown(self) -> str:
+        """What logs may say about the source (a URL without its SAS signature)."""
+        return redact_url(self.url) if self.url else str(self.path)
+
+
+def zip_folder(folder: str, dest: str, logger: logging.Logger | Any = log) -> int:
+    """Zip ``folder`` into ``dest`` one file at a time (zipfile copies in small blocks). Returns
+    the zip's size. Symlinks to files are followed; to directories, not (no loops)."""
+    count = 0
+    with zipfile.ZipFile(dest, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6, allowZip64=True) as zf:
+        for root, dirs, files in os.walk(folder):
+            dirs.sort()
+            for name in sorted(files):
+                full = os.path.join(root, name)
+                if not os.path.isfile(full):
+                    continue
+                zf.write(full, os.path.relpath(full, folder))
+                count += 1
+    size = os.path.getsize(dest)
+    logger.info("Zipped %d file(s) of %s into a %.1f MB package", count, folder, size / 1e6)
+    return size
+
+
+@contextlib.contextmanager
+def prepare_package(
+    package: str,
+    type_: str | None,
+    target_path: str | None,
+    logger: logging.Logger | Any = log,
+) -> Iterator[PackageSpec]:
+    """Resolve ``package`` to something to send; a folder's temporary zip is removed afterwards."""
+    package = str(package).strip()
+    if not package:
+        raise PackageError("package is empty: give a file, a folder or an https:// URL")
+    if type_ is not None and type_ not in DEPLOY_TYPES:
+        raise PackageError(f"type={type_!r} is not a OneDeploy type; use one of {', '.join(DEPLOY_TYPES)}")
+    if is_url(package):
+        if not package.lower().startswith("https://"):
+            raise PackageError(f"Package URL {redact_url(package)} is not https; Kudu fetches only https URLs")
+        kind = type_ or infer_type(package)
+        yield PackageSpec(kind, url=package, target_path=target_path)
+        return
+    path = os.path.abspath(os.path.expanduser(package))
+    if os.path.isdir(path):
+        kind = type_ or "zip"
+        if kind != "zip":
+            raise PackageError(f"A folder is deployed as a zip; type={kind!r} needs a single file")
+        fd, tmp = tempfile.mkstemp(prefix="appservice-deploy-", suffix=".zip")  # 0600
+        os.close(fd)
+        try:
+            size = zip_folder(path, tmp, logger)
+            yield PackageSpec("zip", path=tmp, size=size, temporary=True, target_path=target_path)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        return
+    if not os.path.isfile(path):
+        raise PackageError(f"Package {package!r} is not a file, a folder or an https:// URL")
+    kind = type_ or infer_type(path)
+    if kind == "static" and not target_path:
+        target_path = os.path.basename(path)  # static deploys one file; name it after itself
+    yield PackageSpec(kind, path=path, size=os.path.getsize(path), target_path=target_path)
+
+
+class StreamingReader:
+    """A file read in large chunks for an HTTP body: sha256 and progress as it goes.
+
+    urllib3 calls ``read(blocksize)``; this returns up to ``chunk`` bytes regardless, so a big
+    package crosses the proxy in few large writes (memory: one chunk). Progress (percent and
+    MB/s) goes to the log every ``every`` seconds. ``rewind()`` starts over for a re-upload.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        chunk: int = CHUNK,
+        every: float = PROGRESS_EVERY,
+        logger: logging.Logger | Any = log,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.path = path
+        self.size = os.path.getsize(path)
+        self.chunk = chunk
+        self.every = every
+        self.logger = logger
+        self.clock = clock
+        self._f = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self.rewind()
+
+    def rewind(self) -> None:
+        self._f.seek(0)
+        self.sent = 0
+        self.sha256 = hashlib.sha256()
+        self.started = self.clock()
+        self._last = self.started
+
+    def __len__(self) -> int:
+        return self.size
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._f.read(max(size, self.chunk) if size and size > 0 else self.chunk)
+        if data:
+            self.sha256.update(data)
+            self.sent += len(data)
+            now = self.clock()
+            if now - self._last >= self.every:
+                self._last = now
+                self.log_progress(now)
+        return data
+
+    def log_progress(self, now: float | None = None) -> None:
+        elapsed = max((now if now is not None else self.clock()) - self.started, 1e-9)
+        pct = 100.0 * self.sent / self.size if self.size else 100.0
+        self.logger.info(
+            "Uploaded %.1f of %.1f MB (%.0f%%) at %.1f MB/s",
+            self.sent / 1e6,
+            self.size / 1e6,
+            pct,
+            self.sent / 1e6 / elapsed,
+        )
+
+    @property
+    def checksum(self) -> str | None:
+        """sha256 hex of what was sent, once all of it was."""
+        return self.sha256.hexdigest() if self.sent == self.size else None
+
+    def close(self) -> None:
+        self._f.close()
+
+    def __enter__(self) -> StreamingReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

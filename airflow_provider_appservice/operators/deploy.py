@@ -1,0 +1,462 @@
+"""Deploy a package to an App Service app or slot with OneDeploy, and wait for it to finish."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import ResumableJobMixin, conf
+from airflow.sdk.definitions.retry_policy import ExceptionRetryPolicy, RetryAction, RetryRule
+
+from airflow_provider_appservice.links.deployment_log import DEPLOYMENT_LOG_URL_KEY, AppServiceDeploymentLogLink
+from airflow_provider_appservice.links.portal import AppServicePortalLink
+from airflow_provider_appservice.operators.base import APP_SERVICE_RETRY_POLICY, AppServiceBaseOperator
+
+if TYPE_CHECKING:
+    import jinja2
+    from airflow.sdk import Context
+
+    from airflow_provider_appservice.operations.kudu_status import DeploymentTracker
+    from airflow_provider_appservice.operations.sites import SiteInfo
+    from airflow_provider_appservice.transport.backoff import Clock
+
+# A failed build or a package Kudu cannot take is not fixed by deploying it again.
+DEPLOY_RETRY_POLICY = ExceptionRetryPolicy(
+    rules=[
+        RetryRule(
+            exception=[
+                "airflow_provider_appservice.operations.deploy.DeploymentFailed",
+                "airflow_provider_appservice.operations.packages.PackageError",
+            ],
+            action=RetryAction.FAIL,
+            reason="The deployment failed or the package is unusable; deploying it again cannot help",
+        ),
+        *APP_SERVICE_RETRY_POLICY.rules,
+    ]
+)
+
+DEPLOY_ASSET_ALIAS = "appservice-deployments"
+STATE_KEY = "appservice_deployment"
+_ACTIVE = frozenset({"Pending", "Building", "Deploying", "RuntimeStarting", "NotFoundYet"})
+_SUCCEEDED = frozenset({"Success", "Complete"})
+
+
+def deployment_asset_uri(subscription_id: str, resource_group: str, app_name: str, slot: str | None) -> str:
+    """The Airflow asset URI of an app or slot (deploy and swap emit events for it)."""
+    return "appservice://{}/{}/{}/{}".format(
+        subscription_id.lower(), resource_group.lower(), app_name.lower(), (slot or "production").lower()
+    )
+
+
+def _mask_package(package: Any) -> None:
+    from airflow.sdk.log import mask_secret
+
+    from airflow_provider_appservice.operations.packages import is_url, sas_secrets
+
+    if isinstance(package, str) and is_url(package):
+        for secret in sas_secrets(package):
+            mask_secret(secret)
+
+
+def _as_float(value: Any, name: str) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        from airflow_provider_appservice.errors import AppServiceError
+
+        raise AppServiceError(f"{name}={value!r} is not a number of seconds") from None
+
+
+def _as_bool(value: Any) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("", "none"):
+        return None
+    return text in ("1", "true", "yes", "on")
+
+
+class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
+    """Deploy a file, a folder (zipped on the fly) or an https URL with OneDeploy, then wait.
+
+    The SCM (Kudu) site is reached with the connection's Entra token, so it works where SCM
+    basic auth is disabled; the upload is streamed from disk and its sha256 computed on the way.
+    Tracking follows Kudu's status by id and the platform's runtime status (where offered) until
+    success, failure or ``timeout``; the deployment id is kept in Airflow's task state store
+    before tracking starts, so a retry after a worker crash reconnects instead of deploying twice.
+
+    :param package: a file, a folder or an ``https://`` URL (Kudu fetches it; a blob SAS ``sig``
+        is masked in logs from render time on). Templated.
+    :param type: ``zip``, ``war``, ``jar``, ``ear``, ``static`` or ``startup``; inferred from the
+        name when None (folders are zips; a single other file is ``static``).
+    :param target_path: where under the app to put it (OneDeploy ``path``).
+    :param clean: delete files the package does not have (Kudu's default: True for zip).
+    :param restart: restart the app after deploying (Kudu's default: True).
+    :param wait_for_completion: wait for the deployment to end (else return after the upload).
+    :param timeout: seconds to wait in all (busy-waiting on another deployment included).
+    :param poll_interval: fixed seconds between status requests; None grows 2, 4, 8, 16, then
+        every 30 s (a 5-minute deployment costs about 13 status requests). Retry-After is a floor.
+    :param deferrable: upload in the worker, wait in the triggerer.
+    """
+
+    template_fields: Sequence[str] = (
+        *AppServiceBaseOperator.template_fields,
+        "package",
+        "type",
+        "target_path",
+        "clean",
+        "restart",
+        "timeout",
+        "poll_interval",
+    )
+    operator_extra_links = (AppServicePortalLink(), AppServiceDeploymentLogLink())
+    ui_color = "#b6e0fe"
+    external_id_key = STATE_KEY
+
+    # Tests and benchmarks may replace the clock the waits use (see transport.backoff.FakeClock).
+    clock: Clock | None = None
+
+    def __init__(
+        self,
+        *,
+        package: str,
+        type: str | None = None,
+        target_path: str | None = None,
+        clean: bool | None = None,
+        restart: bool | None = None,
+        wait_for_completion: bool = True,
+        timeout: float = 1800,
+        poll_interval: float | None = None,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        **kwargs: Any,
+    ) -> None:
+        from airflow.sdk import AssetAlias
+
+        kwargs.setdefault("retry_policy", DEPLOY_RETRY_POLICY)
+        kwargs.setdefault("outlets", [AssetAlias(name=DEPLOY_ASSET_ALIAS)])
+        super().__init__(**kwargs)
+        self.package = package
+        self.type = type
+        self.target_path = target_path
+        self.clean = clean
+        self.restart = restart
+        self.wait_for_completion = wait_for_completion
+        self.timeout = timeout
+        self.poll_interval = poll_interval
+        self.deferrable = deferrable
+        _mask_package(package)
+
+    # --- secrets ----------------------------------------------------------------------------
+
+    def render_template_fields(self, context: Context, jinja_env: jinja2.Environment | None = None) -> None:
+        """Mask a SAS ``sig`` right after rendering: the rendered fields go to the API server next."""
+        super().render_template_fields(context, jinja_env)
+        _mask_package(self.package)
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _clock(self) -> Clock:
+        from airflow_provider_appservice.transport.backoff import Clock
+
+        return self.clock or Clock()
+
+    @property
+    def _timeout(self) -> float:
+        value = _as_float(self.timeout, "timeout")
+        return 1800.0 if value is None else value
+
+    @property
+    def _interval(self) -> float | None:
+        return _as_float(self.poll_interval, "poll_interval")
+
+    def _site(self) -> SiteInfo:
+        from airflow_provider_appservice.errors import AppServiceError
+        from airflow_provider_appservice.operations.sites import get_site
+
+        target = self.target
+        site = get_site(self.hook.get_conn(), target.resource_group, target.app_name, target.slot)
+        if not site.scm_host_name:
+            raise AppServiceError(f"{target.label} reports no SCM (Kudu) host name; it cannot take OneDeploy")
+        return site
+
+    def _scm(self, scm_host: str) -> Any:
+        from airflow_provider_appservice.transport.scm import build_scm_client
+
+        return build_scm_client(self.hook.identity, self.hook.get_credential(), scm_host)
+
+    def _tracker(
+        self, deployment_id: str | None, timeout: float, *, not_before: float | None = None
+    ) -> DeploymentTracker:
+        from airflow_provider_appservice.operations.kudu_status import DeploymentTracker
+
+        return DeploymentTracker(
+            deployment_id,
+            slot=bool(self.target.slot),
+            started=self._clock().now(),
+            timeout=timeout,
+            interval=self._interval,
+            not_before=not_before,
+        )
+
+    def _remaining(self) -> float:
+        started = getattr(self, "_started", None)
+        if started is None:
+            return self._timeout
+        return max(self._timeout - (self._clock().now() - started), 0.0)
+
+    # --- execution --------------------------------------------------------------------------
+
+    def execute(self, context: Context) -> Any:
+        self._started = self._clock().now()
+        return self.execute_resumable(context)
+
+    def submit_job(self, context: Context) -> dict[str, Any]:
+        """Check the app, upload the package, and return what the state store keeps (no secret)."""
+        from airflow_provider_appservice.operations.deploy import (
+            check_run_from_package,
+            describe_source,
+            step_once,
+            upload,
+        )
+        from airflow_provider_appservice.operations.packages import prepare_package
+
+        target = self.target
+        site = self._site()
+        self.push_portal_link(context, site.resource_id)
+        check_run_from_package(self.hook.get_conn(), target)
+        clock = self._clock()
+        scm = self._scm(str(site.scm_host_name))
+        source = "url" if str(self.package).strip().lower().startswith("https://") else "file"
+        with prepare_package(str(self.package), self.type, self.target_path, logger=self.log) as spec:
+            if spec.temporary:
+                source = "folder"
+            self.log.info(
+                "Deploying %s as type '%s'%s to %s (%s, SCM host %s)",
+                describe_source(spec),
+                spec.type,
+                f" at path '{spec.target_path}'" if spec.target_path else "",
+                target.label,
+                site.kind,
+                site.scm_host_name,
+            )
+            result = upload(
+                scm,
+                target,
+                spec,
+                clean=_as_bool(self.clean),
+                restart=_as_bool(self.restart),
+                deadline=self._started + self._timeout,
+                clock=clock,
+                logger=self.log,
+            )
+        if result.bytes:
+            self.log.info(
+                "Uploaded %.1f MB in %.1fs; sha256 %s", result.bytes / 1e6, result.seconds, result.checksum or "n/a"
+            )
+        deployment_id = result.deployment_id
+        if deployment_id is None:
+            self.log.info("Kudu sent no SCM-DEPLOYMENT-ID; reading the id from /api/deployments/latest")
+            tracker = self._tracker(None, self._remaining(), not_before=result.started_at)
+            # Resolve only: stop as soon as the id is known (tracking starts after it is stored).
+            while tracker.deployment_id is None and not tracker.finished:
+                wait = tracker.next_wait(clock.now())
+                if wait is None:
+                    break
+                clock.sleep(wait)
+                step_once(scm, None, target, tracker, logger=self.log)
+            if tracker.deployment_id is None:
+                from airflow_provider_appservice.operations.deploy import DeploymentTimeout
+
+                raise DeploymentTimeout(
+                    f"The package was uploaded to {target.label} but its deployment id never appeared on "
+                    "/api/deployments/latest; check the app's Deployment Center"
+                )
+            deployment_id = tracker.deployment_id
+        self.log.info("Deployment %s accepted by %s", deployment_id, target.label)
+        return {
+            "deployment_id": deployment_id,
+            "checksum": result.checksum,
+            "bytes": result.bytes,
+            "type": spec.type,
+            "source": source,
+            "scm_host": site.scm_host_name,
+            "resource_id": site.resource_id,
+            "kind": site.kind,
+            "uploaded_at": result.started_at,
+        }
+
+    def get_job_status(self, external_id: Any, context: Context) -> str:
+        """One look at a stored deployment (Kudu, then ARM runtime when Kudu says success)."""
+        from azure.core.rest import HttpRequest
+
+        from airflow_provider_appservice.operations.deploy import runtime_status
+        from airflow_provider_appservice.operations.kudu_status import KUDU_STATUSES, RUNTIME_FAILED, RUNTIME_SUCCEEDED
+
+        state = dict(external_id or {})
+        deployment_id = state.get("deployment_id")
+        if not deployment_id:
+            return "Unknown"
+        scm = self._scm(str(state.get("scm_host") or self._site().scm_host_name))
+        response = scm.send_request(HttpRequest("GET", scm.format_url(f"/api/deployments/{deployment_id}")))
+        if response.status_code == 404:
+            return "NotFound"
+        if response.status_code >= 400:
+            return "NotFoundYet"  # cannot tell now: reconnect and let tracking decide (never redeploy blindly)
+        body = response.json()
+        status = body.get("status") if isinstance(body, dict) else None
+        name = KUDU_STATUSES.get(status, "Unknown") if isinstance(status, int) else "Unknown"
+        self.log.info("Stored deployment %s: Kudu status %s", deployment_id, name)
+        if name not in _SUCCEEDED:
+            return name
+        code, props = runtime_status(self.hook.get_conn(), self.target, str(deployment_id))
+        runtime = str((props or {}).get("status") or "") if code != 404 else ""
+        if (
+            not runtime
+            or runtime in RUNTIME_SUCCEEDED
+            or (runtime == "BuildSuccessful" and (self.target.slot or code == 200))
+        ):
+            self._resumed_status = runtime or name
+            return name
+        if runtime in RUNTIME_FAILED:
+            return runtime
+        return "RuntimeStarting"
+
+    def is_job_active(self, status: str) -> bool:
+        return status in _ACTIVE
+
+    def is_job_succeeded(self, status: str) -> bool:
+        return status in _SUCCEEDED
+
+    def poll_until_complete(self, external_id: Any, context: Context) -> None:
+        state = dict(external_id or {})
+        deployment_id = str(state["deployment_id"])
+        target = self.target
+        self._push_log_link(context, state)
+        if not self.wait_for_completion:
+            self.log.info("wait_for_completion=False: not waiting for deployment %s", deployment_id)
+            self._outcome_status = "Submitted"
+            return
+        remaining = self._remaining()
+        if self.deferrable:
+            from airflow_provider_appservice.triggers.deployment import AppServiceDeploymentTrigger
+
+            self.log.info("Deferring: the triggerer waits up to %.0fs for deployment %s", remaining, deployment_id)
+            self.defer(
+                trigger=AppServiceDeploymentTrigger(
+                    azure_app_service_conn_id=self.azure_app_service_conn_id,
+                    resource_group=target.resource_group,
+                    app_name=target.app_name,
+                    slot=target.slot,
+                    deployment_id=deployment_id,
+                    deadline=time.time() + remaining,
+                    poll_interval=self._interval,
+                    scm_host=state.get("scm_host"),
+                ),
+                method_name="execute_complete",
+                timeout=timedelta(seconds=remaining + 300),
+            )
+        from airflow_provider_appservice.operations.deploy import raise_for_outcome, track
+        from airflow_provider_appservice.operations.kudu_status import LogFollower
+
+        scm = self._scm(str(state.get("scm_host") or self._site().scm_host_name))
+        tracker = self._tracker(deployment_id, max(remaining, 0.001))
+        follower = LogFollower()
+        outcome = track(
+            scm, self.hook.get_conn(), target, tracker, clock=self._clock(), logger=self.log, follower=follower
+        )
+        self.status_requests = tracker.requests
+        self.log.info("Deployment %s: %s after %d status request(s)", deployment_id, outcome.message, tracker.requests)
+        raise_for_outcome(outcome, target, tracker, scm.format_url(""), follower.last_lines())
+        self._outcome_status = outcome.status
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        from airflow_provider_appservice.errors import AppServiceError
+        from airflow_provider_appservice.operations.deploy import DeploymentFailed, DeploymentTimeout
+
+        state = dict(context["task_state_store"].get(STATE_KEY) or {})
+        status = event.get("status")
+        if status == "success":
+            self._outcome_status = str(event.get("deployment_status") or "Success")
+            self.log.info("Deployment %s: %s", event.get("deployment_id"), event.get("message"))
+            return self.get_job_result(state, context)
+        message = str(event.get("message") or "the deployment trigger failed")
+        if status == "timeout":
+            raise DeploymentTimeout(
+                f"Deployment {event.get('deployment_id')} to {self.target.label} did not finish: {message}. A retry "
+                f"of this task reconnects to it. Log: {event.get('log_url') or 'n/a'}"
+            )
+        if status == "failed":
+            lines = (
+                "\n".join(f"  {line}" for line in event.get("last_lines") or []) or "  (the deployment log is empty)"
+            )
+            raise DeploymentFailed(
+                f"Deployment {event.get('deployment_id')} to {self.target.label} failed "
+                f"({event.get('deployment_status')}): {message}\nLast log lines:\n{lines}\n"
+                f"Deployment log: {event.get('log_url') or 'n/a'}",
+                deployment_id=event.get("deployment_id"),
+                status=str(event.get("deployment_status")),
+                log_url=event.get("log_url"),
+            )
+        raise AppServiceError(message)
+
+    def _push_log_link(self, context: Context, state: dict[str, Any]) -> None:
+        url = f"https://{state.get('scm_host')}/api/deployments/{state.get('deployment_id')}/log"
+        context["ti"].xcom_push(key=DEPLOYMENT_LOG_URL_KEY, value=url)
+
+    def get_job_result(self, external_id: Any, context: Context) -> dict[str, Any]:
+        """XCom, link, asset event and the audit line of a finished (or submitted) deployment."""
+        from airflow_provider_appservice.audit import audit
+
+        state = dict(external_id or {})
+        target = self.target
+        identity = self.hook.identity
+        status = getattr(self, "_outcome_status", None) or getattr(self, "_resumed_status", None) or "Success"
+        uploaded_at = state.get("uploaded_at")
+        duration = round(time.time() - float(uploaded_at), 3) if uploaded_at else None
+        self._push_log_link(context, state)
+        resource_id = str(state.get("resource_id") or "")
+        if resource_id:
+            self.push_portal_link(context, resource_id)
+        submitted_only = status == "Submitted"
+        if not submitted_only:
+            self._emit_asset(context, state)
+        audit(
+            self.log,
+            identity,
+            "deploy",
+            resource_id,
+            outcome="submitted" if submitted_only else "succeeded",
+            deployment_id=state.get("deployment_id"),
+            status=status,
+            type=state.get("type"),
+            source=state.get("source"),
+            sha256=state.get("checksum"),
+        )
+        return {
+            "deployment_id": state.get("deployment_id"),
+            "status": status,
+            "duration": duration,
+            "checksum": state.get("checksum"),
+            "app_name": target.app_name,
+            "slot": target.slot,
+        }
+
+    def _emit_asset(self, context: Context, state: dict[str, Any]) -> None:
+        from airflow.sdk import Asset, AssetAlias
+
+        alias = next(
+            (o for o in self.outlets or [] if isinstance(o, AssetAlias) and o.name == DEPLOY_ASSET_ALIAS), None
+        )
+        subscription = self.hook.identity.subscription_id
+        if alias is None or not subscription:
+            return
+        target = self.target
+        uri = deployment_asset_uri(subscription, target.resource_group, target.app_name, target.slot)
+        context["outlet_events"][alias].add(
+            Asset(uri=uri, name=uri, group="appservice"),
+            extra={"deployment_id": state.get("deployment_id"), "sha256": state.get("checksum")},
+        )

@@ -1,0 +1,155 @@
+"""Wait for a deployment of an app or slot to end: a given Kudu id, or the latest one."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
+
+from airflow_provider_appservice.hooks.app_service import AppServiceHook
+from airflow_provider_appservice.links.deployment_log import DEPLOYMENT_LOG_URL_KEY, AppServiceDeploymentLogLink
+from airflow_provider_appservice.links.portal import AppServicePortalLink
+from airflow_provider_appservice.operators.base import TARGET_FIELDS, AppServiceTargetMixin
+from airflow_provider_appservice.operators.deploy import DEPLOY_RETRY_POLICY
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_appservice.operations.kudu_status import DeploymentTracker
+
+
+class AppServiceDeploymentSensor(AppServiceTargetMixin, BaseSensorOperator):
+    """Succeed when a deployment succeeds (Kudu, then the runtime status where offered); fail
+    at once, with the last log lines, when it fails. Pokes once, then defers if deferrable.
+
+    :param deployment_id: a Kudu deployment id (e.g. from ``AppServiceDeployOperator``'s XCom
+        with ``wait_for_completion=False``) or ``"latest"``: the app's newest deployment (a
+        stale temporary record on ``/api/deployments/latest`` is skipped).
+    """
+
+    template_fields: Sequence[str] = (*TARGET_FIELDS, "deployment_id")
+    operator_extra_links = (AppServicePortalLink(), AppServiceDeploymentLogLink())
+
+    def __init__(
+        self,
+        *,
+        app_name: str,
+        resource_group: str | None = None,
+        slot: str | None = None,
+        azure_app_service_conn_id: str = AppServiceHook.default_conn_name,
+        deployment_id: str = "latest",
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("retry_policy", DEPLOY_RETRY_POLICY)
+        super().__init__(**kwargs)
+        self._init_target(app_name, resource_group, slot, azure_app_service_conn_id)
+        self.deployment_id = deployment_id
+        self.deferrable = deferrable
+        self._tracker: DeploymentTracker | None = None
+        self._scm_host: str | None = None
+
+    def _scm(self) -> Any:
+        from airflow_provider_appservice.errors import AppServiceError
+        from airflow_provider_appservice.operations.sites import get_site
+        from airflow_provider_appservice.transport.scm import build_scm_client
+
+        if self._scm_host is None:
+            target = self.target
+            site = get_site(self.hook.get_conn(), target.resource_group, target.app_name, target.slot)
+            if not site.scm_host_name:
+                raise AppServiceError(f"{target.label} reports no SCM (Kudu) host name")
+            self._scm_host = site.scm_host_name
+            self._resource_id = site.resource_id
+        return build_scm_client(self.hook.identity, self.hook.get_credential(), self._scm_host)
+
+    def poke(self, context: Context) -> PokeReturnValue:
+        from airflow_provider_appservice.operations.deploy import raise_for_outcome, read_log, step_once
+        from airflow_provider_appservice.operations.kudu_status import DeploymentTracker, LogFollower
+
+        target = self.target
+        scm = self._scm()
+        if self._tracker is None:
+            # The sensor's own timeout bounds the wait; the tracker only decides what things mean.
+            self._tracker = DeploymentTracker(
+                str(self.deployment_id or "latest"), slot=bool(target.slot), timeout=float(self.timeout) or 1e9
+            )
+            self._follower = LogFollower()
+            self.push_portal_link(context, self._resource_id)
+        tracker = self._tracker
+        step_once(scm, self.hook.get_conn(), target, tracker, logger=self.log, follower=self._follower)
+        while tracker.due_now:
+            step_once(scm, self.hook.get_conn(), target, tracker, logger=self.log, follower=self._follower)
+        if tracker.deployment_id:
+            context["ti"].xcom_push(
+                key=DEPLOYMENT_LOG_URL_KEY,
+                value=f"https://{self._scm_host}/api/deployments/{tracker.deployment_id}/log",
+            )
+        outcome = tracker.outcome
+        if outcome is None:
+            self.log.info(
+                "%s: deployment %s is %s", target.label, tracker.deployment_id or "latest", tracker.describe()
+            )
+            return PokeReturnValue(is_done=False)
+        if not outcome.succeeded:
+            read_log(scm, tracker, self._follower, self.log, final=True)
+        raise_for_outcome(outcome, target, tracker, scm.format_url(""), self._follower.last_lines())
+        return PokeReturnValue(
+            is_done=True, xcom_value={"deployment_id": tracker.deployment_id, "status": outcome.status}
+        )
+
+    def execute(self, context: Context) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        first = self.poke(context)
+        if first.is_done:
+            return first.xcom_value
+        from airflow_provider_appservice.triggers.deployment import AppServiceDeploymentTrigger
+
+        target = self.target
+        assert self._tracker is not None
+        self.defer(
+            trigger=AppServiceDeploymentTrigger(
+                azure_app_service_conn_id=self.azure_app_service_conn_id,
+                resource_group=target.resource_group,
+                app_name=target.app_name,
+                slot=target.slot,
+                deployment_id=self._tracker.deployment_id or "latest",
+                deadline=time.time() + float(self.timeout),
+                poll_interval=float(self.poke_interval),
+                scm_host=self._scm_host,
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=float(self.timeout)),
+        )
+        return None
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        from airflow_provider_appservice.errors import AppServiceError
+        from airflow_provider_appservice.operations.deploy import DeploymentFailed, DeploymentTimeout
+
+        status = event.get("status")
+        if event.get("log_url"):
+            context["ti"].xcom_push(key=DEPLOYMENT_LOG_URL_KEY, value=event["log_url"])
+        if status == "success":
+            self.log.info("Deployment %s: %s", event.get("deployment_id"), event.get("message"))
+            return {"deployment_id": event.get("deployment_id"), "status": event.get("deployment_status")}
+        message = str(event.get("message") or "the deployment trigger failed")
+        if status == "timeout":
+            raise DeploymentTimeout(f"{self.target.label}: {message}")
+        if status == "failed":
+            lines = (
+                "\n".join(f"  {line}" for line in event.get("last_lines") or []) or "  (the deployment log is empty)"
+            )
+            raise DeploymentFailed(
+                f"Deployment {event.get('deployment_id')} to {self.target.label} failed "
+                f"({event.get('deployment_status')}): {message}\nLast log lines:\n{lines}\n"
+                f"Deployment log: {event.get('log_url') or 'n/a'}",
+                deployment_id=event.get("deployment_id"),
+                status=str(event.get("deployment_status")),
+                log_url=event.get("log_url"),
+            )
+        raise AppServiceError(message)

@@ -1,0 +1,110 @@
+"""Wait in the triggerer until a Kudu deployment (and its runtime status) ends, or the deadline.
+
+Same decisions as the worker (``operations.kudu_status.DeploymentTracker``); the ARM client is
+the loop's shared one, the SCM pipeline is built on the loop's shared credential and closed when
+the wait ends. Kwargs are names, an id and numbers: nothing secret (no package URL).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import TriggerEvent
+
+from airflow_provider_appservice.triggers.base import AppServiceBaseTrigger
+
+
+class AppServiceDeploymentTrigger(AppServiceBaseTrigger):
+    """Track deployment ``deployment_id`` (or ``"latest"``) of an app or slot.
+
+    :param deadline: epoch seconds after which the wait ends with a timeout event (so a
+        triggerer restart does not extend it).
+    :param poll_interval: fixed seconds between status requests; None for the growing
+        PollSchedule (2, 4, 8, 16, then every 30 s). A Retry-After is always a floor.
+    :param scm_host: the site's SCM host name, when the worker already read it.
+    """
+
+    def __init__(
+        self,
+        *,
+        deployment_id: str,
+        deadline: float,
+        poll_interval: float | None = None,
+        scm_host: str | None = None,
+        runtime: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(poll_interval=poll_interval, **kwargs)  # type: ignore[arg-type]
+        self.deployment_id = deployment_id
+        self.deadline = float(deadline)
+        self.scm_host = scm_host
+        self.runtime = runtime
+
+    def extra_kwargs(self) -> dict[str, Any]:
+        return {
+            "deployment_id": self.deployment_id,
+            "deadline": self.deadline,
+            "scm_host": self.scm_host,
+            "runtime": self.runtime,
+        }
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        from azure.core.exceptions import AzureError
+
+        from airflow_provider_appservice.errors import AppServiceError
+        from airflow_provider_appservice.hooks.app_service import AppServiceHook
+        from airflow_provider_appservice.identity.credentials import get_async_credential
+        from airflow_provider_appservice.operations.deploy import atrack
+        from airflow_provider_appservice.operations.kudu_status import DeploymentTracker, LogFollower
+        from airflow_provider_appservice.operations.sites import aget_site
+        from airflow_provider_appservice.operations.targets import AppTarget
+        from airflow_provider_appservice.transport.scm import build_async_scm_client
+
+        target = AppTarget(self.resource_group, self.app_name, self.slot)
+        hook = AppServiceHook(azure_app_service_conn_id=self.azure_app_service_conn_id)
+        follower = LogFollower()
+        tracker: DeploymentTracker | None = None
+        try:
+            config = await hook.aget_identity()
+            async with hook.shared_arm_client() as arm:
+                scm_host = self.scm_host
+                if not scm_host:
+                    site = await aget_site(arm, self.resource_group, self.app_name, self.slot)
+                    scm_host = site.scm_host_name
+                if not scm_host:
+                    raise AppServiceError(f"{self.label} reports no SCM (Kudu) host name")
+                scm = build_async_scm_client(config, get_async_credential(config), scm_host)
+                try:
+                    tracker = DeploymentTracker(
+                        self.deployment_id,
+                        slot=bool(self.slot),
+                        started=time.monotonic(),
+                        timeout=max(self.deadline - time.time(), 0.001),
+                        interval=self.poll_interval,
+                        runtime=self.runtime,
+                    )
+                    outcome = await atrack(scm, arm, target, tracker, logger=self.log, follower=follower)
+                finally:
+                    await scm.close()
+            log_url = tracker.log_url or (
+                f"https://{scm_host}/api/deployments/{tracker.deployment_id}/log" if tracker.deployment_id else None
+            )
+            yield TriggerEvent(
+                {
+                    "status": "success" if outcome.succeeded else ("timeout" if outcome.timed_out else "failed"),
+                    "deployment_id": tracker.deployment_id,
+                    "deployment_status": outcome.status,
+                    "message": outcome.message,
+                    "log_url": log_url,
+                    "last_lines": follower.last_lines(),
+                    "requests": tracker.requests,
+                }
+            )
+        except AppServiceError as exc:
+            yield TriggerEvent({"status": "error", "message": str(exc)})
+        except AzureError as exc:
+            yield TriggerEvent(
+                {"status": "error", "message": f"Tracking a deployment of {self.label} failed: {type(exc).__name__}"}
+            )
