@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -30,6 +32,9 @@ SETTINGS_RETRY_POLICY = ExceptionRetryPolicy(
 )
 
 
+JSON_FIELDS = ("settings", "remove", "sticky_settings", "connection_strings", "remove_connection_strings")
+
+
 def _mask(values: Iterable[Any]) -> None:
     from airflow.sdk.log import mask_secret
 
@@ -47,7 +52,8 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
     the keys, if another writer's update replaced its own (there is no optimistic concurrency).
 
     Values are secrets: each is masked as soon as the operator has it (at render time too),
-    never logged and never returned. XCom carries names only.
+    never logged and never returned. XCom carries names only. The dict and list arguments may
+    also be templates that render to JSON text (without ``render_template_as_native_obj``).
 
     :param settings: app settings to set, ``{name: value}``; ``@Microsoft.KeyVault(...)`` values
         are Key Vault references.
@@ -58,7 +64,8 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
         ``MySql, SQLServer, SQLAzure, PostgreSQL, Custom, ...`` (default ``Custom``).
     :param remove_connection_strings: connection string names to delete.
     :param verify_key_vault_references: ``True`` (default): wait for every Key Vault reference
-        this task wrote to resolve; ``"all"``: every reference in the app settings; ``False``: skip.
+        this task wrote to resolve; ``"all"``: every reference in the app settings; ``False``: skip
+        (templated; ``"true"``/``"false"``/``"all"`` strings are understood).
     :param key_vault_reference_timeout: seconds to wait for references to leave ``Initialized``
         (templated; a rendered string is read as a number).
     :param poll_interval: seconds between status reads (templated).
@@ -71,6 +78,7 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
         "sticky_settings",
         "connection_strings",
         "remove_connection_strings",
+        "verify_key_vault_references",
         "key_vault_reference_timeout",
         "poll_interval",
     )
@@ -87,7 +95,7 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
         sticky_settings: list[str] | None = None,
         connection_strings: dict[str, dict[str, str]] | None = None,
         remove_connection_strings: list[str] | None = None,
-        verify_key_vault_references: bool | Literal["all"] = True,
+        verify_key_vault_references: bool | Literal["all"] | str = True,
         key_vault_reference_timeout: float | str = 300,
         poll_interval: float | str = 10,
         **kwargs: Any,
@@ -105,8 +113,21 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
 
     # --- secrets ----------------------------------------------------------------------------
 
+    def _coerce_json(self) -> None:
+        """A field rendered to a JSON string (no native rendering) becomes the object it encodes."""
+        for name in JSON_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, str) and value.strip()[:1] in ("{", "["):
+                with contextlib.suppress(ValueError):  # else reported by _change(), without the text
+                    setattr(self, name, json.loads(value))
+
     def _mask_values(self) -> None:
-        _mask((self.settings or {}).values() if isinstance(self.settings, Mapping) else ())
+        self._coerce_json()
+        for value in (self.settings, self.connection_strings):
+            if isinstance(value, str):  # not a mapping: _change() refuses it, but it may be a secret
+                _mask([value])
+        if isinstance(self.settings, Mapping):
+            _mask(self.settings.values())
         if isinstance(self.connection_strings, Mapping):
             _mask(c.get("value") for c in self.connection_strings.values() if isinstance(c, Mapping))
 
@@ -114,6 +135,20 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
         """Mask every value right after rendering: the rendered fields go to the API server next."""
         super().render_template_fields(context, jinja_env)
         self._mask_values()
+
+    def _verify_mode(self) -> bool | str:
+        mode = self.verify_key_vault_references
+        if isinstance(mode, str):
+            text = mode.strip().lower()
+            if text in ("true", "yes", "1"):
+                return True
+            if text in ("false", "no", "0", "", "none"):
+                return False
+            if text == "all":
+                return "all"
+        if mode is None or isinstance(mode, bool):
+            return bool(mode)
+        raise ValueError("verify_key_vault_references must be True, False or 'all'")
 
     # --- execution --------------------------------------------------------------------------
 
@@ -164,8 +199,10 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
             raise AppServiceError(f"Task '{self.task_id}': {exc}") from None
         if problems:
             raise AppServiceError(f"Task '{self.task_id}': {'; '.join(problems)}")
-        if self.verify_key_vault_references not in (True, False, "all"):
-            raise AppServiceError("verify_key_vault_references must be True, False or 'all'")
+        try:
+            verify = self._verify_mode()
+        except ValueError as exc:
+            raise AppServiceError(str(exc)) from None
         try:
             timeout, interval = float(self.key_vault_reference_timeout), max(0.0, float(self.poll_interval))
         except (TypeError, ValueError):
@@ -185,10 +222,10 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
         outcome = "failed"
         try:
             apply_settings_change(client, target, change, on_values=_mask, logger=self.log, result=result)
-            if self.verify_key_vault_references:
+            if verify:
                 wrote = [n for n, v in change.settings.items() if is_key_vault_reference(v)]
                 wrote_cs = [n for n, c in change.connection_strings.items() if is_key_vault_reference(c.value)]
-                if self.verify_key_vault_references == "all":
+                if verify == "all":
                     references = self._wait(client, target, None, APP_SETTINGS, timeout, interval)
                 elif wrote:
                     references = self._wait(client, target, wrote, APP_SETTINGS, timeout, interval)

@@ -36,7 +36,10 @@ PROBE_DAG = textwrap.dedent(
     @dag(
         schedule=None,
         render_template_as_native_obj=True,
-        params={"app_name": "shop", "slot": None, "timeout": 300, "poll_interval": 0, **{a: None for a in ARGS}},
+        params={
+            "app_name": "shop", "slot": None, "timeout": 300, "poll_interval": 0, "verify": True,
+            **{a: None for a in ARGS},
+        },
     )
     def settings_probe():
         AppServiceUpdateAppSettingsOperator(
@@ -45,6 +48,7 @@ PROBE_DAG = textwrap.dedent(
             slot="{{ params.slot }}",
             key_vault_reference_timeout="{{ params.timeout }}",
             poll_interval="{{ params.poll_interval }}",
+            verify_key_vault_references="{{ params.verify }}",
             **{a: "{{ params.%s }}" % a for a in ARGS},
         )
 
@@ -70,6 +74,7 @@ PROBE_DEFAULTS = {
     "slot": None,
     "timeout": 300,
     "poll_interval": 0,
+    "verify": True,
     "settings": None,
     "remove": None,
     "sticky_settings": None,
@@ -105,7 +110,7 @@ def arm_calls(emu, method: str, suffix: str) -> list:
 def test_merge_keeps_unrelated_keys_and_removes_only_what_it_was_told(world, writer, dags):
     emu = world.emu
     emu.set_app_settings(world.site, {"KEEP": "kept-value", "OLD": "old-value", "CHANGE": "before"})
-    run = probe(dags, **{"settings": {"CHANGE": "after", "ADD": "added"}, "remove": ["OLD", "NEVER_THERE"]})
+    run = probe(dags, settings={"CHANGE": "after", "ADD": "added"}, remove=["OLD", "NEVER_THERE"])
     assert task_states(run) == {"update": "success"}
     assert emu.app_settings(world.site) == {"KEEP": "kept-value", "CHANGE": "after", "ADD": "added"}
     assert xcom_value(run, "update") == {
@@ -120,7 +125,7 @@ def test_merge_keeps_unrelated_keys_and_removes_only_what_it_was_told(world, wri
     assert emu.app_settings(world.slot) == {}, "the production write did not touch the slot"
 
     # Running it again changes nothing, so nothing is written.
-    again = probe(dags, **{"settings": {"CHANGE": "after", "ADD": "added"}, "remove": ["OLD"]})
+    again = probe(dags, settings={"CHANGE": "after", "ADD": "added"}, remove=["OLD"])
     assert task_states(again) == {"update": "success"}
     assert len(arm_calls(emu, "PUT", "/config/appsettings")) == 1
 
@@ -128,7 +133,7 @@ def test_merge_keeps_unrelated_keys_and_removes_only_what_it_was_told(world, wri
 def test_sticky_names_are_added_site_wide_from_a_slot(world, writer, dags):
     emu = world.emu
     assert emu.slot_config_names(world.site)["appSettingNames"] is None  # never written: null lists
-    run = probe(dags, **{"slot": "staging", "settings": {"A": "a-value"}, "sticky_settings": ["A"]})
+    run = probe(dags, slot="staging", settings={"A": "a-value"}, sticky_settings=["A"])
     assert task_states(run) == {"update": "success"}
     assert emu.app_settings(world.slot) == {"A": "a-value"}
     assert emu.slot_config_names(world.site) == {
@@ -140,14 +145,14 @@ def test_sticky_names_are_added_site_wide_from_a_slot(world, writer, dags):
     assert "/slots/" not in put.path, "sticky names live on the site, not the slot"
 
     emu.set_slot_config_names(world.site, app_settings=["A", "EXISTING"], connection_strings=["CS1"])
-    run = probe(dags, **{"slot": "staging", "sticky_settings": ["B", "A"]})
+    run = probe(dags, slot="staging", sticky_settings=["B", "A"])
     assert task_states(run) == {"update": "success"}
     assert emu.slot_config_names(world.site)["appSettingNames"] == ["A", "EXISTING", "B"]
     assert emu.slot_config_names(world.site)["connectionStringNames"] == ["CS1"]
     assert xcom_value(run, "update")["sticky"] == ["A", "B"]
 
     # Already sticky: read, not written.
-    run = probe(dags, **{"sticky_settings": ["B"]})
+    run = probe(dags, sticky_settings=["B"])
     assert task_states(run) == {"update": "success"}
     assert len(arm_calls(emu, "PUT", "/config/slotConfigNames")) == 2
 
@@ -158,10 +163,8 @@ def test_connection_strings_are_merged(world, writer, dags):
     emu.set_app_settings(world.site, {"UNRELATED": "stays"})
     run = probe(
         dags,
-        **{
-            "connection_strings": {"NEW": {"value": "Host=new;Password=pw-new", "type": "PostgreSQL"}},
-            "remove_connection_strings": ["DROP"],
-        },
+        connection_strings={"NEW": {"value": "Host=new;Password=pw-new", "type": "PostgreSQL"}},
+        remove_connection_strings=["DROP"],
     )
     assert task_states(run) == {"update": "success"}
     assert emu.connection_strings(world.site) == {
@@ -285,13 +288,7 @@ def test_values_never_reach_logs_xcom_or_rendered_fields(world, writer, dags, ca
     key = f"LEAK_PROBE_{token.upper()}"
     written, existing, conn_value = (f"canary-{what}-{secrets.token_hex(12)}" for what in ("set", "kept", "conn"))
     emu.set_app_settings(world.site, {"EXISTING_SECRET": existing})
-    run = probe(
-        dags,
-        **{
-            "settings": {key: written},
-            "connection_strings": {"DB": {"value": conn_value, "type": "SQLAzure"}},
-        },
-    )
+    run = probe(dags, settings={key: written}, connection_strings={"DB": {"value": conn_value, "type": "SQLAzure"}})
     assert task_states(run) == {"update": "success"}
     assert emu.app_settings(world.site)[key] == written
 
@@ -311,7 +308,7 @@ def test_values_never_reach_logs_xcom_or_rendered_fields(world, writer, dags, ca
 
 def test_reader_gets_403_naming_the_action_and_role(world, use_conn, dags, capfd):
     _sp(world, use_conn, "Reader")
-    run = probe(dags, **{"settings": {"A": "a-value"}})
+    run = probe(dags, settings={"A": "a-value"})
     assert task_states(run) == {"update": "failed"}
     output = "".join(capfd.readouterr())
     assert "HTTP 403" in output and "AuthorizationFailed" in output
@@ -332,7 +329,7 @@ def test_a_lost_update_fails_naming_the_keys(world, writer, dags, capfd):
         times=1,
         body={"name": "appsettings", "properties": {"CHANGE": "before-value", "KEEP": "k"}},
     )
-    run = probe(dags, **{"settings": {"CHANGE": "after-value"}, "remove": ["KEEP"]})
+    run = probe(dags, settings={"CHANGE": "after-value"}, remove=["KEEP"])
     assert task_states(run) == {"update": "failed"}
     output = "".join(capfd.readouterr())
     assert "did not show this task's change for: CHANGE, KEEP" in output
@@ -342,7 +339,7 @@ def test_a_lost_update_fails_naming_the_keys(world, writer, dags, capfd):
 
 
 def test_contradictory_arguments_fail_before_any_call(world, writer, dags, capfd):
-    run = probe(dags, **{"settings": {"A": "a-value"}, "remove": ["A"]})
+    run = probe(dags, settings={"A": "a-value"}, remove=["A"])
     assert task_states(run) == {"update": "failed"}
     assert "settings and remove both name A" in "".join(capfd.readouterr())
     assert not [r for r in world.emu.requests if r.kind == "arm"]
@@ -354,10 +351,53 @@ def test_function_app_on_elastic_premium(world, writer, dags):
         world.subscription_id, world.resource_group, "func-orders", kind="functionapp,linux", plan_sku="EP1"
     )
     emu.set_app_settings(func, {"FUNCTIONS_EXTENSION_VERSION": "~4", "AzureWebJobsStorage__accountName": "st1"})
-    run = probe(dags, **{"app_name": "func-orders", "settings": {"FUNCTIONS_WORKER_RUNTIME": "python"}})
+    run = probe(dags, app_name="func-orders", settings={"FUNCTIONS_WORKER_RUNTIME": "python"})
     assert task_states(run) == {"update": "success"}
     assert emu.app_settings(func) == {
         "FUNCTIONS_EXTENSION_VERSION": "~4",
         "AzureWebJobsStorage__accountName": "st1",
         "FUNCTIONS_WORKER_RUNTIME": "python",
     }
+
+
+def test_verify_all_checks_references_this_task_did_not_write(world, writer, dags, capfd):
+    emu = world.emu
+    vault = _vault(world, "db-password")
+    emu.assign_role(emu.enable_site_identity(world.site), "Key Vault Secrets User", vault)
+    emu.set_app_settings(
+        world.site,
+        {
+            "DB_PASSWORD": f"@Microsoft.KeyVault(SecretUri={vault}/secrets/db-password)",
+            "LEGACY_KEY": f"@Microsoft.KeyVault(SecretUri={vault}/secrets/deleted-long-ago)",
+        },
+    )
+    run = probe(dags, settings={"PLAIN": "plain-value"}, verify="all")
+    assert task_states(run) == {"update": "failed"}
+    output = "".join(capfd.readouterr())
+    assert "LEGACY_KEY: SecretNotFound — create the secret in the vault or fix its name" in output
+    assert "DB_PASSWORD=Resolved" in output
+
+    run = probe(dags, settings={"PLAIN": "plain-value"})  # default: only references it wrote
+    assert task_states(run) == {"update": "success"}
+    assert xcom_value(run, "update")["key_vault_references"] == {}
+
+
+def test_json_text_fields_are_parsed_and_masked_and_the_retry_policy_fails_fast():
+    """Without native rendering, a templated dict arrives as JSON text; it is parsed and masked
+    at render time. A reference the app cannot read fails at once; a timeout may be retried."""
+    from airflow.sdk.definitions.retry_policy import RetryAction
+    from airflow.sdk.log import redact
+
+    from airflow_provider_appservice.operations.settings import KeyVaultReferenceError, KeyVaultReferenceTimeout
+    from airflow_provider_appservice.operators.settings import AppServiceUpdateAppSettingsOperator
+
+    canary = "canary-json-" + secrets.token_hex(8)
+    op = AppServiceUpdateAppSettingsOperator(
+        task_id="t", app_name="shop", settings=json.dumps({"K": canary}), remove='["OLD"]'
+    )
+    op._mask_values()
+    assert op.settings == {"K": canary} and op.remove == ["OLD"]
+    assert redact(canary) != canary
+    policy = op.retry_policy
+    assert policy.evaluate(KeyVaultReferenceError("x"), 1, 3).action == RetryAction.FAIL
+    assert policy.evaluate(KeyVaultReferenceTimeout("x"), 1, 3).action != RetryAction.FAIL
