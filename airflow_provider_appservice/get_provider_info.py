@@ -157,6 +157,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_provider_appservice.operators.lifecycle",
                     "airflow_provider_appservice.operators.container",
+                    "airflow_provider_appservice.operators.settings",
                 ],
             }
         ],
