@@ -1,0 +1,438 @@
+"""Swap deployment slots, with preview (``preview`` → ``complete`` or ``cancel``).
+
+Crash safety: before the POST the task stores what it is about to do (source, target, the
+source's ``slotSwapStatus`` timestamp) in ``task_state_store``, and once Azure accepted the swap
+the checked continuation token too (``ResumableJobMixin``). A retried task asks Azure where that
+swap stands and reconnects to it, or returns at once if it finished, instead of POSTing again
+(which would swap back). On success the record is deleted, so clearing the task swaps again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import Asset, AssetAlias, ResumableJobMixin, conf
+from airflow.sdk.exceptions import AirflowFailException
+
+from airflow_provider_appservice.audit import audit
+from airflow_provider_appservice.errors import AppServiceError, WaitTimeout
+from airflow_provider_appservice.hooks.app_service import AppServiceHook
+from airflow_provider_appservice.operators.base import AppServiceBaseOperator
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_appservice.operations.swap import SlotView, SwapPair
+
+ACTIONS = ("swap", "preview", "complete", "cancel")
+#: The asset alias swaps emit their per-slot asset events through.
+SWAP_ASSET_ALIAS = "azure_app_service"
+STATE_KEY = "appservice_swap"
+
+
+def app_slot_asset(resource_group: str, app_name: str, slot: str | None) -> Asset:
+    """The asset of one app slot: ``azure-app-service://<resource group>/<app>/<slot>`` (lower case).
+
+    Downstream DAGs schedule on it, e.g. ``schedule=[app_slot_asset("rg-shop", "shop", "production")]``.
+    """
+    uri = f"azure-app-service://{resource_group}/{app_name}/{slot or 'production'}".lower()
+    return Asset(uri=uri, name=uri)
+
+
+class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
+    """Swap two slots of an app, or run a swap with preview step by step.
+
+    :param app_name: the app (site) name.
+    :param source_slot: the slot whose build moves to ``target_slot`` (e.g. ``staging``).
+    :param target_slot: where it goes; ``production`` by default.
+    :param action: ``swap`` (POST the swap and wait); ``preview`` (applySlotConfig: the source
+        restarts with the target's slot-specific settings, phase 1 of a swap with preview);
+        ``complete`` (finish a pending preview: the swap itself); ``cancel`` (resetSlotConfig:
+        drop a pending preview).
+    :param preserve_vnet: keep each slot's virtual network integration (``preserveVnet``).
+    :param wait_for_completion: wait until the swap finished (``swap``/``complete``) or the
+        preview shows on the source (``preview``).
+    :param timeout: seconds to wait at most; a swap that times out may still complete in Azure.
+    :param poll_interval: seconds between polls when Azure sends no ``Retry-After``.
+    :param deferrable: wait in the triggerer (the POST stays in the worker).
+    :param resource_group: defaults to the connection's ``resource_group``.
+    :param azure_app_service_conn_id: the ``azure_app_service`` connection.
+
+    Returns (XCom) ``{"action", "source_slot", "target_slot", "status", "duration_seconds"}``.
+    On a finished swap it emits an asset event for both slots through the
+    ``AssetAlias("azure_app_service")`` outlet (see :func:`app_slot_asset`).
+    """
+
+    external_id_key = STATE_KEY
+    template_fields: Sequence[str] = (
+        "azure_app_service_conn_id",
+        "resource_group",
+        "app_name",
+        "source_slot",
+        "target_slot",
+    )
+
+    def __init__(
+        self,
+        *,
+        app_name: str,
+        source_slot: str,
+        target_slot: str = "production",
+        action: str = "swap",
+        preserve_vnet: bool = True,
+        wait_for_completion: bool = True,
+        timeout: float = 1800,
+        poll_interval: float = 15,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        resource_group: str | None = None,
+        azure_app_service_conn_id: str = AppServiceHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        if action not in ACTIONS:
+            raise ValueError(f"action must be one of {', '.join(ACTIONS)}, not {action!r}")
+        kwargs.setdefault("outlets", [AssetAlias(SWAP_ASSET_ALIAS)])
+        super().__init__(
+            app_name=app_name,
+            resource_group=resource_group,
+            slot=None,
+            azure_app_service_conn_id=azure_app_service_conn_id,
+            **kwargs,
+        )
+        self.source_slot = source_slot
+        self.target_slot = target_slot
+        self.action = action
+        self.preserve_vnet = preserve_vnet
+        self.wait_for_completion = wait_for_completion
+        self.timeout = timeout
+        self.poll_interval = poll_interval
+        self.deferrable = deferrable
+        self._pending_preview: SwapPair | None = None
+        self._outcome = "succeeded"
+        self._ids: dict[str, Any] = {}
+        self._result: dict[str, Any] | None = None
+
+    # -- shared ---------------------------------------------------------------------------------
+
+    def _pair(self) -> SwapPair:
+        from airflow_provider_appservice.operations.swap import SwapPair
+        from airflow_provider_appservice.operations.targets import normalise_slot
+
+        target = self.target
+        source, dest = normalise_slot(self.source_slot), normalise_slot(self.target_slot)
+        if (source or "").lower() == (dest or "").lower():
+            raise AirflowFailException(
+                f"source_slot and target_slot are both '{self.source_slot}' on task '{self.task_id}': "
+                "a slot cannot be swapped with itself"
+            )
+        return SwapPair(target.resource_group, target.app_name, source, dest)
+
+    def _read(self, slot: str | None) -> SlotView:
+        from airflow_provider_appservice.operations.swap import read_slot
+
+        pair = self._pair()
+        return read_slot(self.hook.get_conn(), pair.resource_group, pair.app_name, slot)
+
+    def _precheck(self, pair: SwapPair) -> SlotView:
+        """Plan supports slots, both slots exist; returns the source as ARM shows it now."""
+        from airflow_provider_appservice.operations.swap import check_slots_supported
+
+        production = self._read(None)
+        check_slots_supported(production, pair.app_name)
+        source = production if pair.source_slot is None else self._read(pair.source_slot)
+        if pair.target_slot is not None:
+            self._read(pair.target_slot)
+        return source
+
+    def _retry_args(self) -> dict[str, Any]:
+        return {"backoff": self.backoff(), "max_attempts": self.hook.identity.retry_max_attempts, "logger": self.log}
+
+    @staticmethod
+    def _store(context: Context) -> Any:
+        return context.get("task_state_store")
+
+    def execute(self, context: Context) -> Any:
+        self._outcome = "succeeded"
+        self._result = None
+        if self.action in ("swap", "complete"):
+            return self.execute_resumable(context)
+        started = time.time()
+        pair = self._pair()
+        if self.action == "preview":
+            self._preview(pair)
+        else:
+            self._cancel(pair)
+        return self._finish(context, pair, started, swapped=False)
+
+    # -- preview / cancel -------------------------------------------------------------------------
+
+    def _preview(self, pair: SwapPair) -> None:
+        from airflow_provider_appservice.operations.swap import in_progress_error, same_slot, slot_config
+
+        source = self._precheck(pair)
+        if source.target_swap_slot:
+            if same_slot(source.target_swap_slot, pair.target_label):
+                self.log.info("A preview of %s is already pending; nothing to apply", pair.label)
+                self._outcome = "already-pending"
+                return
+            raise in_progress_error(pair, detail=f"'{pair.source_label}' targets '{source.target_swap_slot}' already")
+        self._pending_preview = pair
+        try:
+            result = slot_config(
+                self.hook.get_conn(), pair, "apply", preserve_vnet=self.preserve_vnet, **self._retry_args()
+            )
+            self._ids = {"request_id": result.request_id, "correlation_id": result.correlation_id}
+            if result.verified_by_state:
+                self._outcome = "verified-by-state"
+            if self.wait_for_completion:
+                self._wait_for_preview(pair)
+        finally:
+            self._pending_preview = None
+
+    def _wait_for_preview(self, pair: SwapPair) -> None:
+        from airflow_provider_appservice.operations.swap import same_slot
+
+        deadline = time.monotonic() + self.timeout
+        while True:
+            view = self._read(pair.source_slot)
+            if view.target_swap_slot and same_slot(view.target_swap_slot, pair.target_label):
+                self.log.info(
+                    "%s now runs with %s's slot settings (preview pending)", pair.source_label, pair.target_label
+                )
+                return
+            if time.monotonic() + self.poll_interval > deadline:
+                raise WaitTimeout(f"The preview of {pair.label} did not show on the source within {self.timeout:.0f}s")
+            time.sleep(self.poll_interval)
+
+    def _cancel(self, pair: SwapPair) -> None:
+        from airflow_provider_appservice.operations.swap import check_slots_supported, slot_config
+
+        check_slots_supported(self._read(None), pair.app_name)
+        source = self._read(pair.source_slot)
+        if not source.target_swap_slot:
+            self.log.info("No preview is pending on %s; resetting its slot config anyway", pair.source_label)
+            self._outcome = "nothing-pending"
+        result = slot_config(self.hook.get_conn(), pair, "reset", **self._retry_args())
+        self._ids = {"request_id": result.request_id, "correlation_id": result.correlation_id}
+
+    def on_kill(self) -> None:
+        """Killed while this task's own preview was being applied or awaited: cancel that preview."""
+        pair = self._pending_preview
+        if pair is None:
+            if self.action in ("swap", "complete"):
+                self.log.warning(
+                    "Task killed while waiting for a swap: Azure goes on with it; a retry reconnects to it"
+                )
+            return
+        from airflow_provider_appservice.operations.swap import slot_config
+
+        self.log.warning("Task killed during the preview of %s: cancelling the preview", pair.label)
+        try:
+            slot_config(self.hook.get_conn(), pair, "reset", **self._retry_args())
+            self._pending_preview = None
+        except Exception as exc:
+            self.log.error("Cancelling the preview of %s failed: %s", pair.label, exc)
+
+    # -- swap / complete: ResumableJobMixin ---------------------------------------------------------
+
+    def _record_matches(self, record: Any, pair: SwapPair) -> bool:
+        return (
+            isinstance(record, dict)
+            and record.get("action") == self.action
+            and record.get("resource_group", "").lower() == pair.resource_group.lower()
+            and record.get("app_name", "").lower() == pair.app_name.lower()
+            and record.get("source_slot") == pair.source_label
+            and record.get("target_slot") == pair.target_label
+        )
+
+    def submit_job(self, context: Context) -> Any:
+        from airflow_provider_appservice.operations.swap import in_progress_error, same_slot, start_swap
+
+        pair = self._pair()
+        source = self._precheck(pair)
+        pending = source.target_swap_slot
+        if self.action == "swap" and pending:
+            raise in_progress_error(
+                pair, detail=f"slot '{pair.source_label}' already has a swap or preview towards '{pending}'"
+            )
+        if self.action == "complete" and not (pending and same_slot(pending, pair.target_label)):
+            raise AirflowFailException(
+                f"No swap with preview from '{pair.source_label}' to '{pair.target_label}' is pending on app "
+                f"'{pair.app_name}' (targetSwapSlot={pending!r}): run action='preview' first, or use action='swap'"
+            )
+        record: dict[str, Any] = {
+            "action": self.action,
+            "resource_group": pair.resource_group,
+            "app_name": pair.app_name,
+            "source_slot": pair.source_label,
+            "target_slot": pair.target_label,
+            "before": source.last_swap_iso,
+            "pending_before": bool(pending),
+            "started": time.time(),
+            "token": None,
+        }
+        store = self._store(context)
+        if store is not None:
+            store.set(STATE_KEY, record)  # before the POST: a crash from here on is checked by state
+        started = start_swap(
+            self.hook.get_conn(),
+            pair,
+            preserve_vnet=self.preserve_vnet,
+            before=source.last_swap,
+            pending_before=bool(pending),
+            arm_host=self.hook.identity.cloud.arm_host,
+            settle_interval=min(5.0, self.poll_interval),
+            **self._retry_args(),
+        )
+        self._ids = {"request_id": started.request_id, "correlation_id": started.correlation_id}
+        if started.verified_by_state:
+            self._outcome = "verified-by-state"
+        return {**record, "token": started.token}
+
+    def get_job_status(self, external_id: Any, context: Context) -> str:
+        from airflow_provider_appservice.operations.swap import (
+            APPLIED,
+            RUNNING,
+            parse_time,
+            probe_swap,
+            swap_progress,
+        )
+
+        pair = self._pair()
+        if not self._record_matches(external_id, pair):
+            self.log.warning("The stored swap record is for another swap; starting afresh")
+            return "Unrelated"
+        token = external_id.get("token")
+        if token:
+            status = probe_swap(self.hook.get_conn(), pair, token)
+            self.log.info("Stored swap of %s: Azure reports %s", pair.label, status)
+            if status == "InProgress":
+                return "Running"
+            if status == "Succeeded":
+                return "Succeeded"
+        view = self._read(pair.source_slot)
+        progress = swap_progress(
+            view, pair, parse_time(external_id.get("before")), bool(external_id.get("pending_before"))
+        )
+        self.log.info("Stored swap of %s: slotSwapStatus says %s", pair.label, progress)
+        return {RUNNING: "Running", APPLIED: "Succeeded"}.get(progress, "NotApplied")
+
+    def is_job_active(self, status: str) -> bool:
+        return status == "Running"
+
+    def is_job_succeeded(self, status: str) -> bool:
+        return status == "Succeeded"
+
+    def poll_until_complete(self, external_id: Any, context: Context) -> Any:
+        """Wait (or defer), then finish. Returns the XCom value: the mixin returns it as is when
+        it reconnects to a stored swap, and calls :meth:`get_job_result` after a fresh POST."""
+        self._wait(external_id)
+        self._result = self._finish(context, self._pair(), external_id.get("started") or time.time(), swapped=True)
+        return self._result
+
+    def _wait(self, external_id: Any) -> None:
+        from airflow_provider_appservice.operations.swap import parse_time, wait_by_state, wait_for_swap
+
+        if not self.wait_for_completion:
+            self._outcome = "accepted"
+            return
+        pair = self._pair()
+        token = external_id.get("token")
+        if self.deferrable:
+            from airflow_provider_appservice.triggers.swap import AppServiceSwapTrigger
+
+            self.defer(
+                trigger=AppServiceSwapTrigger(
+                    azure_app_service_conn_id=self.azure_app_service_conn_id,
+                    resource_group=pair.resource_group,
+                    app_name=pair.app_name,
+                    slot=pair.source_slot,
+                    target_slot=pair.target_slot,
+                    poll_interval=self.poll_interval,
+                    continuation_token=token,
+                    before=external_id.get("before"),
+                    pending_before=bool(external_id.get("pending_before")),
+                    deadline=time.time() + self.timeout,
+                    started=external_id.get("started"),
+                ),
+                method_name="execute_complete",
+                timeout=timedelta(seconds=self.timeout + 60),
+            )
+        if token:
+            wait_for_swap(self.hook.get_conn(), pair, token, timeout=self.timeout, poll_interval=self.poll_interval)
+        else:
+            wait_by_state(
+                self.hook.get_conn(),
+                pair,
+                parse_time(external_id.get("before")),
+                bool(external_id.get("pending_before")),
+                timeout=self.timeout,
+                poll_interval=self.poll_interval,
+            )
+
+    def get_job_result(self, external_id: Any, context: Context) -> Any:
+        if self._result is not None:
+            return self._result
+        if self._outcome == "succeeded" and not self._ids:
+            self._outcome = "already-succeeded"  # a retry found the stored swap finished
+        return self._finish(context, self._pair(), external_id.get("started") or time.time(), swapped=True)
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        status = event.get("status")
+        if status == "timeout":
+            raise WaitTimeout(str(event.get("message")))
+        if status != "success":
+            raise AppServiceError(str(event.get("message", "the swap trigger failed")))
+        self._outcome = "succeeded"
+        return self._finish(context, self._pair(), event.get("started") or time.time(), swapped=True)
+
+    # -- the end ----------------------------------------------------------------------------------
+
+    def _finish(self, context: Context, pair: SwapPair, started: float, *, swapped: bool) -> dict[str, Any]:
+        accepted_only = self._outcome == "accepted"
+        target = self._read(pair.target_slot)
+        audit(
+            self.log,
+            self.hook.identity,
+            f"slots-{self.action}",
+            target.site.resource_id,
+            outcome=self._outcome,
+            source_slot=pair.source_label,
+            target_slot=pair.target_label,
+            **self._ids,
+        )
+        self.push_portal_link(context, target.site.resource_id)
+        if swapped and not accepted_only:
+            self._emit_assets(context, pair)
+        if swapped and not accepted_only:
+            store = self._store(context)
+            if store is not None:
+                store.delete(STATE_KEY)  # done: clearing this task later means "swap again"
+        return {
+            "action": self.action,
+            "source_slot": pair.source_label,
+            "target_slot": pair.target_label,
+            "status": self._outcome,
+            "duration_seconds": round(max(0.0, time.time() - float(started)), 3),
+        }
+
+    def _emit_assets(self, context: Context, pair: SwapPair) -> None:
+        events = context.get("outlet_events")
+        alias = AssetAlias(SWAP_ASSET_ALIAS)
+        if events is None or not any(
+            isinstance(o, AssetAlias) and o.name == SWAP_ASSET_ALIAS for o in (self.outlets or [])
+        ):
+            self.log.info("No AssetAlias(%r) outlet on this task: no asset events emitted", SWAP_ASSET_ALIAS)
+            return
+        for slot, role in ((pair.source_slot, "source"), (pair.target_slot, "target")):
+            events[alias].add(
+                app_slot_asset(pair.resource_group, pair.app_name, slot),
+                extra={
+                    "action": self.action,
+                    "role": role,
+                    "source_slot": pair.source_label,
+                    "target_slot": pair.target_label,
+                },
+            )

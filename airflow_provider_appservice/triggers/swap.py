@@ -1,0 +1,118 @@
+"""Wait in the triggerer for a slot swap the worker started, resuming the ARM poller.
+
+The worker POSTs the swap once and hands over the poller's continuation token (checked to hold
+no Authorization, no token, nothing but the POST's URL, ``x-ms-client-request-id`` and the
+``Location``/``Retry-After`` headers). The trigger resumes the poller from it on the loop's
+shared async ARM client, so a triggerer restart resumes the wait instead of re-POSTing. Without a
+token (the POST's answer was lost but ``slotSwapStatus`` showed the swap) it waits by state.
+
+``cleanup()`` never cancels anything: it also runs when a triggerer restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
+
+from airflow.triggers.base import TriggerEvent
+
+from airflow_provider_appservice.triggers.base import AppServiceBaseTrigger
+
+
+class AppServiceSwapTrigger(AppServiceBaseTrigger):
+    """Wait for a swap of ``slot`` (the source; ``None`` = production) with ``target_slot``.
+
+    :param continuation_token: the swap poller's checked continuation token, or None to wait by state.
+    :param before: the source's ``slotSwapStatus.timestampUtc`` before the POST (ISO 8601), if any.
+    :param pending_before: whether a preview was pending on the source before the POST.
+    :param deadline: epoch seconds after which the wait gives up (the swap may still finish).
+    :param started: epoch seconds when the task started the swap (for the duration it reports).
+    """
+
+    def __init__(
+        self,
+        *,
+        target_slot: str | None,
+        deadline: float,
+        continuation_token: str | None = None,
+        before: str | None = None,
+        pending_before: bool = False,
+        started: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.target_slot = target_slot
+        self.deadline = deadline
+        self.continuation_token = continuation_token
+        self.before = before
+        self.pending_before = pending_before
+        self.started = started
+
+    def extra_kwargs(self) -> dict[str, Any]:
+        return {
+            "target_slot": self.target_slot,
+            "deadline": self.deadline,
+            "continuation_token": self.continuation_token,
+            "before": self.before,
+            "pending_before": self.pending_before,
+            "started": self.started,
+        }
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        from azure.core.exceptions import AzureError
+
+        from airflow_provider_appservice.errors import AppServiceError
+        from airflow_provider_appservice.hooks.app_service import AppServiceHook
+        from airflow_provider_appservice.operations.swap import (
+            SwapPair,
+            aread_slot,
+            await_by_state,
+            await_swap,
+            parse_time,
+            swap_timeout_message,
+        )
+
+        pair = SwapPair(self.resource_group, self.app_name, self.slot, self.target_slot)
+        base = {"started": self.started, "source_slot": pair.source_label, "target_slot": pair.target_label}
+        hook = AppServiceHook(azure_app_service_conn_id=self.azure_app_service_conn_id)
+        remaining = self.deadline - time.time()
+        try:
+            async with hook.shared_arm_client() as client:
+                if remaining <= 0:
+                    raise TimeoutError
+                wait: Coroutine[Any, Any, Any]
+                if self.continuation_token:
+                    wait = await_swap(client, pair, self.continuation_token, poll_interval=self.poll_interval)
+                else:
+                    wait = await_by_state(
+                        client,
+                        pair,
+                        parse_time(self.before),
+                        self.pending_before,
+                        poll_interval=self.poll_interval,
+                        sleep=asyncio.sleep,
+                    )
+                await asyncio.wait_for(wait, timeout=remaining)
+                view = await aread_slot(client, pair.resource_group, pair.app_name, pair.source_slot)
+            self.log.info("Swap of %s finished (last swap %s)", pair.label, view.last_swap_iso)
+            yield TriggerEvent({"status": "success", "last_swap": view.last_swap_iso, **base})
+        except TimeoutError:
+            yield TriggerEvent(
+                {
+                    "status": "timeout",
+                    "message": swap_timeout_message(pair, self.deadline - (self.started or 0)),
+                    **base,
+                }
+            )
+        except AppServiceError as exc:
+            yield TriggerEvent({"status": "error", "message": str(exc), **base})
+        except AzureError as exc:
+            yield TriggerEvent(
+                {
+                    "status": "error",
+                    "message": f"Waiting for the swap of {pair.label} failed: {type(exc).__name__}",
+                    **base,
+                }
+            )

@@ -1,0 +1,339 @@
+"""AppServiceSwapSlotsOperator through dag.test() of real DAGs against the emulator (real SDK, real
+TLS): swap, preview → complete/cancel, ambiguity, throttling, swap in progress, deferral,
+crash safety, permissions, plans without slots and asset events."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from airflow_provider_appservice.operators.swap import STATE_KEY, AppServiceSwapSlotsOperator
+from airflow_provider_appservice.testing import site_ops
+from airflow_provider_appservice.triggers.swap import AppServiceSwapTrigger
+
+from ..support import REPO, load_dag, migrate_db, task_states, xcom_value
+
+SWAP_DAGS = REPO / "tests" / "dags" / "swap_slots.py"
+
+
+@pytest.fixture(scope="module")
+def dags():
+    migrate_db()
+    names = ("swap_slots", "swap_slots_deferred", "swap_preview_complete", "swap_preview_cancel")
+    return {name: load_dag(SWAP_DAGS, name) for name in names}
+
+
+@pytest.fixture
+def contributor(world, use_conn):
+    sp = world.emu.add_service_principal(world.tenant)
+    world.emu.assign_role(sp, "Website Contributor", f"/subscriptions/{world.subscription_id}")
+    use_conn(
+        "azure_app_service_default", world.conn("service_principal_secret", login=sp.client_id, password=sp.secret)
+    )
+    world.emu.set_build(world.site, "v1")
+    world.emu.set_build(world.slot, "v2")
+    world.emu.swap_duration_polls = 2
+    return sp
+
+
+def posts(emu, suffix: str) -> list:
+    return [r for r in emu.requests if r.method == "POST" and r.path.endswith(suffix)]
+
+
+def builds(world) -> tuple[str, str]:
+    return world.emu.build_of(world.site), world.emu.build_of(world.slot)
+
+
+def asset_events(uri: str) -> list[dict[str, Any]]:
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = (
+            session.query(AssetEvent)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .filter(AssetModel.uri == uri)
+        )
+        return [dict(r.extra or {}) for r in rows]
+
+
+# -- through dag.test() -------------------------------------------------------------------------------
+
+
+def test_swap_exchanges_builds_and_emits_assets(world, contributor, dags, capfd):
+    production_uri = "azure-app-service://rg-shop/shop/production"
+    before = len(asset_events(production_uri))
+    run = dags["swap_slots"].test()
+    assert task_states(run) == {"swap": "success"}
+    assert builds(world) == ("v2", "v1")
+    assert [r.status for r in posts(world.emu, "/slotsswap")] == [202]
+    result = xcom_value(run, "swap")
+    assert set(result) == {"action", "source_slot", "target_slot", "status", "duration_seconds"}
+    assert result["action"] == "swap" and result["status"] == "succeeded"
+    assert (result["source_slot"], result["target_slot"]) == ("staging", "production")
+    assert xcom_value(run, "swap", key="appservice_portal_url").endswith("/providers/Microsoft.Web/sites/shop")
+    events = asset_events(production_uri)
+    assert len(events) == before + 1 and events[-1]["role"] == "target" and events[-1]["action"] == "swap"
+    assert asset_events("azure-app-service://rg-shop/shop/staging")[-1]["role"] == "source"
+    text = capfd.readouterr()
+    audit_lines = [line for line in (text.out + text.err).splitlines() if "AUDIT action=slots-swap" in line]
+    assert audit_lines and "source_slot=staging" in audit_lines[0]
+
+
+def test_preview_then_cancel_leaves_both_slots_as_they_were(world, contributor, dags):
+    emu = world.emu
+    emu.set_slot_config_names(world.site, app_settings=["DB"])
+    emu.set_app_settings(world.site, {"DB": "prod-db", "SHARED": "p"})
+    emu.set_app_settings(world.slot, {"DB": "stage-db", "SHARED": "s"})
+    run = dags["swap_preview_cancel"].test()
+    assert task_states(run) == {"preview": "success", "cancel": "success"}
+    assert [r.status for r in posts(emu, "/applySlotConfig")] == [200]
+    assert [r.status for r in posts(emu, "/resetSlotConfig")] == [200]
+    assert not posts(emu, "/slotsswap")
+    assert emu.preview_state(world.site) is None
+    assert builds(world) == ("v1", "v2")
+    assert emu.app_settings(world.slot) == {"DB": "stage-db", "SHARED": "s"}
+    assert emu.app_settings(world.site) == {"DB": "prod-db", "SHARED": "p"}
+    assert xcom_value(run, "preview")["status"] == "succeeded"
+
+
+def test_preview_then_complete_ends_swapped(world, contributor, dags):
+    emu = world.emu
+    emu.set_slot_config_names(world.site, app_settings=["DB"])
+    emu.set_app_settings(world.site, {"DB": "prod-db", "SHARED": "p"})
+    emu.set_app_settings(world.slot, {"DB": "stage-db", "SHARED": "s"})
+    run = dags["swap_preview_complete"].test()
+    assert task_states(run) == {"preview": "success", "complete": "success"}
+    assert builds(world) == ("v2", "v1")
+    assert emu.preview_state(world.site) is None
+    assert emu.app_settings(world.site) == {"DB": "prod-db", "SHARED": "s"}  # sticky DB stays
+    assert emu.app_settings(world.slot) == {"DB": "stage-db", "SHARED": "p"}
+    assert [r.status for r in posts(emu, "/slotsswap")] == [202]
+    assert xcom_value(run, "complete")["action"] == "complete"
+
+
+def test_complete_without_a_pending_preview_fails_clearly(world, contributor):
+    op = _operator(action="complete")
+    with pytest.raises(Exception, match="No swap with preview from 'staging' to 'production' is pending"):
+        op.execute(FakeContext())
+    assert not posts(world.emu, "/slotsswap")
+
+
+@pytest.mark.parametrize("failure", [{"status": 500}, {"reset": True}], ids=["500", "reset"])
+def test_an_ambiguous_swap_is_not_resent_once_applied(world, contributor, dags, failure):
+    world.emu.fault(method="POST", path=r"/slotsswap$", apply_then_fail=True, **failure)
+    run = dags["swap_slots"].test()
+    assert task_states(run) == {"swap": "success"}
+    assert len(posts(world.emu, "/slotsswap")) == 1, "an applied swap is never re-sent"
+    assert builds(world) == ("v2", "v1")
+    assert xcom_value(run, "swap")["status"] == "verified-by-state"
+
+
+def test_an_ambiguous_swap_that_state_cannot_confirm_fails_without_resending(world, contributor, dags, capfd):
+    world.emu.fault(status=502, method="POST", path=r"/slotsswap$")  # refused before the route: not applied
+    run = dags["swap_slots"].test()
+    assert task_states(run) == {"swap": "failed"}
+    assert len(posts(world.emu, "/slotsswap")) == 1
+    assert builds(world) == ("v1", "v2")
+    text = capfd.readouterr()
+    assert "It was NOT re-sent" in text.out + text.err
+
+
+def test_a_throttled_swap_is_resent_after_retry_after(world, contributor, dags):
+    world.emu.fault(status=429, method="POST", path=r"/slotsswap$", times=1, retry_after_ms=20)
+    run = dags["swap_slots"].test()
+    assert task_states(run) == {"swap": "success"}
+    assert [r.status for r in posts(world.emu, "/slotsswap")] == [429, 202]
+    assert builds(world) == ("v2", "v1")
+
+
+def test_a_swap_in_progress_is_reported(world, contributor, dags, capfd):
+    emu = world.emu
+    qa = emu.add_slot(world.site, "qa")
+    emu.swap_duration_polls = 1000
+    site_ops.start_swap(emu.world, qa, world.site)  # someone else swaps qa into production
+    run = dags["swap_slots"].test()
+    assert task_states(run) == {"swap": "failed"}
+    assert [r.status for r in posts(emu, "/slotsswap")] == [409]
+    text = capfd.readouterr()
+    out = text.out + text.err
+    assert "SwapInProgress" in out and "swap operation in progress" in out
+    emu.finish_swaps(world.site)
+    assert builds(world) == ("initial", "v2")  # qa's build went to production, staging untouched
+
+
+def test_deferred_swap_resumes_the_poller_in_the_trigger(world, contributor, dags):
+    world.emu.swap_duration_polls = 3
+    run = dags["swap_slots_deferred"].test()
+    assert task_states(run) == {"swap": "success"}
+    assert builds(world) == ("v2", "v1")
+    assert [r.status for r in posts(world.emu, "/slotsswap")] == [202]
+    polls = [r.status for r in world.emu.requests if "/operationresults/" in r.path]
+    assert polls and polls[-1] == 200 and set(polls[:-1]) <= {202}
+    assert xcom_value(run, "swap")["status"] == "succeeded"
+
+
+def test_missing_role_names_the_swap_action(world, use_conn, dags, capfd):
+    reader = world.emu.add_service_principal(world.tenant)
+    world.emu.assign_role(reader, "Reader", f"/subscriptions/{world.subscription_id}")
+    use_conn(
+        "azure_app_service_default",
+        world.conn("service_principal_secret", login=reader.client_id, password=reader.secret),
+    )
+    run = dags["swap_slots"].test()
+    assert task_states(run) == {"swap": "failed"}
+    text = capfd.readouterr()
+    out = text.out + text.err
+    assert "Microsoft.Web/sites/slots/slotsswap/action" in out and "Website Contributor" in out
+    assert len(posts(world.emu, "/slotsswap")) == 1
+
+
+def test_a_plan_without_slots_fails_naming_the_plan(world, contributor, dags, capfd):
+    world.emu.add_site(world.subscription_id, "rg-shop", "tiny", plan_sku="B1")
+    run = dags["swap_slots"].test(run_conf={"app_name": "tiny"})
+    assert task_states(run) == {"swap": "failed"}
+    text = capfd.readouterr()
+    out = text.out + text.err
+    assert "SlotsNotSupported" in out and "Basic tier" in out and "App Service plan '" in out
+    assert not posts(world.emu, "/slotsswap")
+
+
+# -- the trigger and crash safety, on the operator's own methods ------------------------------------------
+
+
+def test_trigger_serialize_round_trips_through_json():
+    trigger = AppServiceSwapTrigger(
+        azure_app_service_conn_id="c",
+        resource_group="rg",
+        app_name="shop",
+        slot="staging",
+        target_slot=None,
+        poll_interval=0.5,
+        continuation_token="eyJ2ZXJzaW9uIjoxfQ==",
+        before="2026-01-01T00:00:00+00:00",
+        pending_before=False,
+        deadline=1234.5,
+        started=1200.0,
+    )
+    classpath, kwargs = trigger.serialize()
+    assert classpath == "airflow_provider_appservice.triggers.swap.AppServiceSwapTrigger"
+    again = AppServiceSwapTrigger(**json.loads(json.dumps(kwargs)))
+    assert again.serialize() == (classpath, kwargs)
+
+
+class DictStore:
+    """A dict-backed ``task_state_store`` (the Azure side stays the real emulator)."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+    def set(self, key: str, value: Any, **_: Any) -> None:
+        self.data[key] = json.loads(json.dumps(value))
+
+    def delete(self, key: str) -> None:
+        self.data.pop(key, None)
+
+
+class FakeTI:
+    stats_tags: dict[str, str] = {}
+
+    def __init__(self) -> None:
+        self.xcom: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.xcom[key] = value
+
+
+class FakeContext(dict):
+    def __init__(self, store: DictStore | None = None) -> None:
+        super().__init__(ti=FakeTI(), task_state_store=store or DictStore())
+
+
+def _operator(**kwargs: Any) -> AppServiceSwapSlotsOperator:
+    args = {"app_name": "shop", "source_slot": "staging", "poll_interval": 0.05, "timeout": 30}
+    return AppServiceSwapSlotsOperator(task_id=f"swap_{time.monotonic_ns()}", **{**args, **kwargs})
+
+
+def test_the_stored_continuation_token_holds_no_secret(world, contributor):
+    context = FakeContext()
+    op = _operator()
+    record = op.submit_job(context)
+    token = record["token"]
+    decoded = base64.b64decode(token).decode()
+    body = json.loads(decoded)["data"]
+    assert body["request"]["method"] == "POST" and "/slots/staging/slotsswap" in body["request"]["url"]
+    assert set(body["request"]["headers"]) <= {"x-ms-client-request-id"}
+    headers = {k.lower(): v for k, v in body["response"]["headers"].items()}
+    assert "/operationresults/" in headers["location"]
+    lowered = decoded.lower()
+    assert "authorization" not in lowered and "bearer" not in lowered
+    assert contributor.secret not in decoded
+    for issued in world.emu.issued_tokens():
+        assert issued not in decoded
+    assert context["task_state_store"].get(STATE_KEY)["token"] is None  # written before the POST
+    world.emu.finish_swaps(world.site)
+
+
+@pytest.mark.parametrize("lost", ["nothing", "token"], ids=["token-stored", "crash-before-token"])
+def test_a_retried_task_reconnects_instead_of_reposting(world, contributor, lost):
+    world.emu.swap_duration_polls = 4
+    store = DictStore()
+    first = _operator()
+    record = first.submit_job(FakeContext(store))  # POSTed; then the worker "dies"
+    if lost == "token":
+        record = {**record, "token": None}
+    store.set(STATE_KEY, record)
+    assert world.emu.swap_in_progress(world.site)
+
+    retry = _operator()
+    result = retry.execute(FakeContext(store))
+    assert [r.status for r in posts(world.emu, "/slotsswap")] == [202], "the retry must not POST again"
+    assert builds(world) == ("v2", "v1")
+    assert result["status"] in ("succeeded", "already-succeeded")
+    assert store.get(STATE_KEY) is None  # done: clearing the task later swaps again
+
+    # A retry after the swap finished returns at once, again without a POST.
+    store.set(STATE_KEY, record)
+    again = _operator().execute(FakeContext(store))
+    assert again["status"] == "already-succeeded"
+    assert len(posts(world.emu, "/slotsswap")) == 1 and builds(world) == ("v2", "v1")
+
+
+def test_killing_the_task_during_its_preview_cancels_the_preview(world, contributor):
+    emu = world.emu
+    emu.set_slot_config_names(world.site, app_settings=["DB"])
+    emu.set_app_settings(world.site, {"DB": "prod-db"})
+    emu.set_app_settings(world.slot, {"DB": "stage-db"})
+    # Slow reads of the staging slot keep the task in its preview wait long enough to kill it.
+    emu.fault(method="GET", path=r"/slots/staging$", delay=0.3, times=None)
+    op = _operator(action="preview", timeout=3)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            op.execute(FakeContext())
+        except BaseException as exc:  # the wait ends once the preview is gone
+            errors.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    deadline = time.monotonic() + 10
+    while emu.preview_state(world.site) is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert emu.preview_state(world.site) is not None
+    assert emu.app_settings(world.slot) == {"DB": "prod-db"}  # staging runs with production's settings
+    op.on_kill()
+    worker.join(15)
+    emu.clear_faults()
+    assert emu.preview_state(world.site) is None
+    assert emu.app_settings(world.slot) == {"DB": "stage-db"}
+    assert [r.status for r in posts(emu, "/resetSlotConfig")] == [200]
+    assert builds(world) == ("v1", "v2")
