@@ -10,10 +10,21 @@ loopback CONNECT proxy. Production code never imports this package.
 
 from __future__ import annotations
 
+from airflow_provider_appservice.testing.app_behaviour import Health, RequestInfo
 from airflow_provider_appservice.testing.emulator import AppServiceEmulator
 from airflow_provider_appservice.testing.faults import Fault
 from airflow_provider_appservice.testing.journal import Request
 from airflow_provider_appservice.testing.model import Principal, Site, Tenant
 from airflow_provider_appservice.testing.world import seed_default_world
 
-__all__ = ["AppServiceEmulator", "Fault", "Principal", "Request", "Site", "Tenant", "seed_default_world"]
+__all__ = [
+    "AppServiceEmulator",
+    "Fault",
+    "Health",
+    "Principal",
+    "Request",
+    "RequestInfo",
+    "Site",
+    "Tenant",
+    "seed_default_world",
+]

@@ -40,6 +40,7 @@ from airflow_provider_appservice.testing import (
     msi,
     vault,
 )
+from airflow_provider_appservice.testing.app_behaviour import AppEndpointsMixin
 from airflow_provider_appservice.testing.asgi import EmulatorApp
 from airflow_provider_appservice.testing.deployments import Deployment, DeploymentBehaviour, book_of
 from airflow_provider_appservice.testing.emulator_ops import ARM_WRITE_AREAS, SiteOperationsMixin
@@ -57,7 +58,7 @@ ARM_AREAS: list[Callable[[arm.ArmRoutes], None]] = [arm_sites.register, arm_depl
 ARM_AREAS.extend(ARM_WRITE_AREAS)  # restart/start/stop, swap, settings, config/web
 
 
-class AppServiceEmulator(SiteOperationsMixin):
+class AppServiceEmulator(SiteOperationsMixin, AppEndpointsMixin):
     def __init__(
         self,
         token_format: str = "jwt",

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, Router
 
-from airflow_provider_appservice.testing import tokens
+from airflow_provider_appservice.testing import easyauth, tokens
 from airflow_provider_appservice.testing.clouds import Cloud
 from airflow_provider_appservice.testing.model import Principal, Tenant
 from airflow_provider_appservice.testing.responses import aad_error, host_info, json_response
@@ -140,6 +140,9 @@ def router(world: World) -> Router:
         failure = _authenticate(world, cloud, t, app, form)
         if failure is not None:
             return failure
+        refusal = easyauth.token_refusal(world, app, audience)  # an API that requires assignment
+        if refusal is not None:
+            return aad_error(400, "invalid_grant", 501051, refusal.split(": ", 1)[1])
         # A CAE "claims" field (xms_cc) is accepted and changes nothing here.
         record = world.issue_token(app, audience, "token")
         lifetime = int(world.token_lifetime)

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, Router
 
+from airflow_provider_appservice.testing import easyauth
 from airflow_provider_appservice.testing.clouds import get_cloud
 from airflow_provider_appservice.testing.model import Principal
 from airflow_provider_appservice.testing.responses import json_response
@@ -45,6 +46,9 @@ def router(world: World, identity_header: str) -> Router:
             return None, "", _bad("Identity not found")
         if not world.known_resource(get_cloud(mi.cloud), resource):
             return None, "", _bad(f"AADSTS500011: The resource principal named {resource} was not found.")
+        refusal = easyauth.token_refusal(world, mi, resource)
+        if refusal is not None:
+            return None, "", _bad(refusal)
         return mi, resource, None
 
     async def app_service(request: Request) -> Response:

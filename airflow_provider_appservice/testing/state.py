@@ -60,6 +60,9 @@ class World:
         self.vaults: dict[str, Vault] = {}  # host
         self.assignments: list[RoleAssignment] = []
         self.tokens: dict[str, TokenRecord] = {}
+        # Application ID URIs of app registrations (normalised, lower case) -> their client id;
+        # Easy Auth (testing/easyauth.py) registers them so Entra issues tokens for them.
+        self.identifier_uris: dict[str, str] = {}
         self._hosts: dict[str, HostInfo] = {}
         for cloud in CLOUDS.values():
             self._hosts[cloud.authority_host] = HostInfo("entra", cloud)
@@ -133,6 +136,8 @@ class World:
             return True
         app_id = aud[len("api://") :] if aud.startswith("api://") else aud
         with self.lock:
+            if aud.lower() in self.identifier_uris:
+                return True
             return any(p.client_id == app_id.lower() for p in self.principals.values())
 
     def is_authorized(self, object_id: str, action: str, resource_id: str, data: bool = False) -> bool:
