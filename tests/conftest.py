@@ -16,3 +16,15 @@ os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
 os.environ["AZURE_POD_IDENTITY_AUTHORITY_HOST"] = "http://127.0.0.1:9"
 for _var in ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "MSI_ENDPOINT", "AZURE_AUTHORITY_HOST"):
     os.environ.pop(_var, None)
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def emulator():
+    """One emulator for the whole session (tests seed fresh ids); its env applied in-process."""
+    from airflow_provider_appservice.testing import AppServiceEmulator
+
+    with AppServiceEmulator() as emu, emu.apply_env():
+        yield emu

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,12 +11,6 @@ import pytest
 from airflow_provider_appservice.identity.credentials import reset_sync_credentials
 from airflow_provider_appservice.identity.tokens import LEDGER
 from airflow_provider_appservice.testing import AppServiceEmulator
-
-
-@pytest.fixture(scope="session")
-def emulator() -> Iterator[AppServiceEmulator]:
-    with AppServiceEmulator() as emu, emu.apply_env():
-        yield emu
 
 
 @dataclass

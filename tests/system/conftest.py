@@ -1,0 +1,60 @@
+"""A real Airflow cluster on loopback, pointed at the session's emulator."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ..support import EXAMPLE_DAGS, REPO
+from .cluster import AirflowCluster
+
+SYSTEM_DAGS = [REPO / "tests" / "dags" / "deferred_state_wait.py", *sorted(EXAMPLE_DAGS.glob("*.py"))]
+
+
+@pytest.fixture(scope="module")
+def cluster_world(emulator):
+    """Seeded once per module: the cluster's processes read the connection at start."""
+    tenant = emulator.add_tenant()
+    sub = emulator.add_subscription(tenant)
+    site = emulator.add_site(sub, "rg-sys", "sysapp")
+    slot = emulator.add_slot(site, "staging")
+    sp = emulator.add_service_principal(tenant)
+    emulator.assign_role(sp, "Website Contributor", f"/subscriptions/{sub}")
+    conn = {
+        "conn_type": "azure_app_service",
+        "login": sp.client_id,
+        "password": sp.secret,
+        "extra": {
+            "auth_type": "service_principal_secret",
+            "tenant_id": tenant.tenant_id,
+            "subscription_id": sub,
+            "resource_group": "rg-sys",
+            "ca_bundle": emulator.ca_path,
+        },
+    }
+    return {"emu": emulator, "site": site, "slot": slot, "conn": conn}
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory, emulator, cluster_world) -> Iterator[AirflowCluster]:
+    root = tmp_path_factory.mktemp("cluster")
+    dags = root / "dags"
+    dags.mkdir()
+    for dag_file in SYSTEM_DAGS:
+        shutil.copy(dag_file, dags / dag_file.name)
+    env = {**emulator.env, "AIRFLOW_CONN_AZURE_APP_SERVICE_DEFAULT": json.dumps(cluster_world["conn"])}
+    env["PYTHONPATH"] = str(REPO)
+    airflow = AirflowCluster(root / "home", dags, env)
+    try:
+        yield airflow.start()
+    finally:
+        airflow.stop()
+
+
+def task_log(cluster: AirflowCluster, dag_id: str, run_id: str, task_id: str) -> str:
+    folder = Path(cluster.home) / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
+    return "\n".join(p.read_text(errors="replace") for p in sorted(folder.glob("*")) if p.is_file())
