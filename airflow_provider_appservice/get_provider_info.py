@@ -158,6 +158,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_appservice.operators.lifecycle",
                     "airflow_provider_appservice.operators.container",
                     "airflow_provider_appservice.operators.settings",
+                    "airflow_provider_appservice.operators.swap",
                 ],
             }
         ],
@@ -174,6 +175,7 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "Azure App Service",
                 "python-modules": [
                     "airflow_provider_appservice.triggers.state",
+                    "airflow_provider_appservice.triggers.swap",
                 ],
             }
         ],
