@@ -32,7 +32,8 @@ class SiteInfo:
 def site_info(site: Any, slot: str | None = None) -> SiteInfo:
     """Build SiteInfo from an SDK ``Site``; the SCM host is the ``Repository`` SSL state."""
     ssl_states = site.host_name_ssl_states or []
-    scm = next((s.name for s in ssl_states if str(s.host_type).lower().endswith("repository")), None)
+    # host_type is an SDK enum (str() of it is "HostType.REPOSITORY"): compare its value.
+    scm = next((s.name for s in ssl_states if str(getattr(s.host_type, "value", s.host_type)) == "Repository"), None)
     return SiteInfo(
         resource_id=site.id,
         name=site.name,
