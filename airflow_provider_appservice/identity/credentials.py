@@ -12,15 +12,11 @@ from __future__ import annotations
 import asyncio
 import threading
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow_provider_appservice.identity.config import IdentityConfig
 from airflow_provider_appservice.identity.tokens import AsyncMaskingCredential, MaskingCredential
 from airflow_provider_appservice.tls import resolve_verify
-
-if TYPE_CHECKING:
-    from azure.core.credentials import TokenCredential
-    from azure.core.credentials_async import AsyncTokenCredential
 
 TOKEN_EXCHANGE_SCOPE = "api://AzureADTokenExchange/.default"
 
@@ -41,59 +37,61 @@ def _bootstrap_label(config: IdentityConfig) -> str:
     return f"managed_identity:{config.managed_identity_client_id or 'system-assigned'}"
 
 
-# --- sync -------------------------------------------------------------------------------
-
-
-def _sync_managed_identity(config: IdentityConfig) -> TokenCredential:
-    from azure.identity import ManagedIdentityCredential
-
-    return ManagedIdentityCredential(
+def _managed_identity(config: IdentityConfig, aio: bool) -> Any:
+    ns = _identity_module(aio)
+    return ns.ManagedIdentityCredential(
         client_id=config.managed_identity_client_id, connection_verify=resolve_verify(config.ca_bundle)
     )
 
 
-def _sync_bootstrap(config: IdentityConfig) -> MaskingCredential:
-    """The identity that reads the service principal's credential from Key Vault."""
-    if config.federated_token_file:
-        from azure.identity import WorkloadIdentityCredential
+def _identity_module(aio: bool) -> Any:
+    """``azure.identity`` or ``azure.identity.aio``: same class names, so one builder serves both."""
+    import importlib
 
-        inner: TokenCredential = WorkloadIdentityCredential(
+    return importlib.import_module("azure.identity.aio" if aio else "azure.identity")
+
+
+def _bootstrap(config: IdentityConfig, aio: bool) -> MaskingCredential | AsyncMaskingCredential:
+    """The identity that reads the service principal's credential from Key Vault (masked too)."""
+    if config.federated_token_file:
+        inner = _identity_module(aio).WorkloadIdentityCredential(
             tenant_id=config.tenant,
             client_id=config.managed_identity_client_id or config.client,
             token_file_path=config.federated_token_file,
             **_common(config),
         )
     else:
-        inner = _sync_managed_identity(config)
-    return MaskingCredential(inner, _bootstrap_label(config))
+        inner = _managed_identity(config, aio)
+    wrapper = AsyncMaskingCredential if aio else MaskingCredential
+    return wrapper(inner, _bootstrap_label(config))
 
 
-def _build_sync(config: IdentityConfig) -> TokenCredential:
-    import azure.identity as ai
-
+def _build(config: IdentityConfig, aio: bool) -> Any:
+    """The azure-identity credential for the connection's auth type, sync or async."""
+    ns = _identity_module(aio)
     common = _common(config)
     kind = config.auth_type
     if kind == "managed_identity":
-        return _sync_managed_identity(config)
+        return _managed_identity(config, aio)
     if kind == "workload_identity":
-        return ai.WorkloadIdentityCredential(
-            tenant_id=config.tenant,
-            client_id=config.client,
-            token_file_path=config.federated_token_file,
-            **common,
+        return ns.WorkloadIdentityCredential(
+            tenant_id=config.tenant, client_id=config.client, token_file_path=config.federated_token_file, **common
         )
     if kind == "managed_identity_federated":
-        mi = MaskingCredential(_sync_managed_identity(config), _bootstrap_label(config))
-        return ai.ClientAssertionCredential(
+        # ClientAssertionCredential takes a *sync* callable in both flavours, so the
+        # managed-identity token for the exchange comes from the sync credential; it runs
+        # about once an hour per identity against the host-local identity endpoint.
+        mi = MaskingCredential(_managed_identity(config, aio=False), _bootstrap_label(config))
+        return ns.ClientAssertionCredential(
             tenant_id=config.tenant,
             client_id=config.client,
             func=lambda: mi.get_token(TOKEN_EXCHANGE_SCOPE).token,
             **common,
         )
     if kind == "service_principal_secret":
-        return ai.ClientSecretCredential(config.tenant, config.client, str(config.client_secret), **common)
+        return ns.ClientSecretCredential(config.tenant, config.client, str(config.client_secret), **common)
     if kind == "service_principal_certificate":
-        return ai.CertificateCredential(
+        return ns.CertificateCredential(
             config.tenant,
             config.client,
             certificate_data=str(config.certificate_pem).encode(),
@@ -101,15 +99,12 @@ def _build_sync(config: IdentityConfig) -> TokenCredential:
             **common,
         )
     if kind == "key_vault_service_principal":
-        from airflow_provider_appservice.identity.keyvault import KeyVaultServicePrincipalCredential
+        from airflow_provider_appservice.identity import keyvault
 
-        return KeyVaultServicePrincipalCredential(config, _sync_bootstrap(config))
+        cls = keyvault.AsyncKeyVaultServicePrincipalCredential if aio else keyvault.KeyVaultServicePrincipalCredential
+        return cls(config, _bootstrap(config, aio))  # type: ignore[arg-type]
     if kind == "default":
-        return ai.DefaultAzureCredential(
-            managed_identity_client_id=config.managed_identity_client_id,
-            exclude_interactive_browser_credential=True,
-            **common,
-        )
+        return ns.DefaultAzureCredential(managed_identity_client_id=config.managed_identity_client_id, **common)
     raise AssertionError(f"unhandled auth_type {kind}")  # config parsing rejects unknown types
 
 
@@ -118,82 +113,9 @@ def get_credential(config: IdentityConfig) -> MaskingCredential:
     with _sync_lock:
         cred = _sync_credentials.get(config.fingerprint)
         if cred is None:
-            cred = MaskingCredential(_build_sync(config), config.principal_label)
+            cred = MaskingCredential(_build(config, aio=False), config.principal_label)
             _sync_credentials[config.fingerprint] = cred
         return cred
-
-
-# --- async ------------------------------------------------------------------------------
-
-
-def _async_managed_identity(config: IdentityConfig) -> AsyncTokenCredential:
-    from azure.identity.aio import ManagedIdentityCredential
-
-    return ManagedIdentityCredential(
-        client_id=config.managed_identity_client_id, connection_verify=resolve_verify(config.ca_bundle)
-    )
-
-
-def _async_bootstrap(config: IdentityConfig) -> AsyncMaskingCredential:
-    if config.federated_token_file:
-        from azure.identity.aio import WorkloadIdentityCredential
-
-        inner: AsyncTokenCredential = WorkloadIdentityCredential(
-            tenant_id=config.tenant,
-            client_id=config.managed_identity_client_id or config.client,
-            token_file_path=config.federated_token_file,
-            **_common(config),
-        )
-    else:
-        inner = _async_managed_identity(config)
-    return AsyncMaskingCredential(inner, _bootstrap_label(config))
-
-
-def _build_async(config: IdentityConfig) -> AsyncTokenCredential:
-    import azure.identity.aio as aio
-
-    common = _common(config)
-    kind = config.auth_type
-    if kind == "managed_identity":
-        return _async_managed_identity(config)
-    if kind == "workload_identity":
-        return aio.WorkloadIdentityCredential(
-            tenant_id=config.tenant,
-            client_id=config.client,
-            token_file_path=config.federated_token_file,
-            **common,
-        )
-    if kind == "managed_identity_federated":
-        # azure-identity's async ClientAssertionCredential takes a *sync* callable, so the
-        # managed-identity token for the exchange is fetched with the sync credential; it
-        # runs about once an hour per identity against the host-local identity endpoint.
-        mi = MaskingCredential(_sync_managed_identity(config), _bootstrap_label(config))
-        return aio.ClientAssertionCredential(
-            tenant_id=config.tenant,
-            client_id=config.client,
-            func=lambda: mi.get_token(TOKEN_EXCHANGE_SCOPE).token,
-            **common,
-        )
-    if kind == "service_principal_secret":
-        return aio.ClientSecretCredential(config.tenant, config.client, str(config.client_secret), **common)
-    if kind == "service_principal_certificate":
-        return aio.CertificateCredential(
-            config.tenant,
-            config.client,
-            certificate_data=str(config.certificate_pem).encode(),
-            password=config.certificate_password,
-            **common,
-        )
-    if kind == "key_vault_service_principal":
-        from airflow_provider_appservice.identity.keyvault import AsyncKeyVaultServicePrincipalCredential
-
-        return AsyncKeyVaultServicePrincipalCredential(config, _async_bootstrap(config))
-    if kind == "default":
-        return aio.DefaultAzureCredential(
-            managed_identity_client_id=config.managed_identity_client_id,
-            **common,
-        )
-    raise AssertionError(f"unhandled auth_type {kind}")
 
 
 def get_async_credential(config: IdentityConfig) -> AsyncMaskingCredential:
@@ -202,7 +124,7 @@ def get_async_credential(config: IdentityConfig) -> AsyncMaskingCredential:
     per_loop = _async_credentials.setdefault(loop, {})
     cred = per_loop.get(config.fingerprint)
     if cred is None:
-        cred = AsyncMaskingCredential(_build_async(config), config.principal_label)
+        cred = AsyncMaskingCredential(_build(config, aio=True), config.principal_label)
         per_loop[config.fingerprint] = cred
     return cred
 
