@@ -406,7 +406,7 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
         self.push_portal_link(context, target.site.resource_id)
         if swapped and not accepted_only:
             self._emit_assets(context, pair)
-        if swapped and not accepted_only:
+        if swapped:
             store = self._store(context)
             if store is not None:
                 store.delete(STATE_KEY)  # done: clearing this task later means "swap again"

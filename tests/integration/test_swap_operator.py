@@ -41,6 +41,11 @@ def contributor(world, use_conn):
     return sp
 
 
+def run_dag(dags, name: str, **conf: str) -> Any:
+    """dag.test() with every param given: a run_conf sticks to a DAG object across test() calls."""
+    return dags[name].test(run_conf={"app_name": "shop", "source_slot": "staging", "target_slot": "production", **conf})
+
+
 def posts(emu, suffix: str) -> list:
     return [r for r in emu.requests if r.method == "POST" and r.path.endswith(suffix)]
 
@@ -68,7 +73,7 @@ def asset_events(uri: str) -> list[dict[str, Any]]:
 def test_swap_exchanges_builds_and_emits_assets(world, contributor, dags, capfd):
     production_uri = "azure-app-service://rg-shop/shop/production"
     before = len(asset_events(production_uri))
-    run = dags["swap_slots"].test()
+    run = run_dag(dags, "swap_slots")
     assert task_states(run) == {"swap": "success"}
     assert builds(world) == ("v2", "v1")
     assert [r.status for r in posts(world.emu, "/slotsswap")] == [202]
@@ -90,7 +95,7 @@ def test_preview_then_cancel_leaves_both_slots_as_they_were(world, contributor, 
     emu.set_slot_config_names(world.site, app_settings=["DB"])
     emu.set_app_settings(world.site, {"DB": "prod-db", "SHARED": "p"})
     emu.set_app_settings(world.slot, {"DB": "stage-db", "SHARED": "s"})
-    run = dags["swap_preview_cancel"].test()
+    run = run_dag(dags, "swap_preview_cancel")
     assert task_states(run) == {"preview": "success", "cancel": "success"}
     assert [r.status for r in posts(emu, "/applySlotConfig")] == [200]
     assert [r.status for r in posts(emu, "/resetSlotConfig")] == [200]
@@ -107,7 +112,7 @@ def test_preview_then_complete_ends_swapped(world, contributor, dags):
     emu.set_slot_config_names(world.site, app_settings=["DB"])
     emu.set_app_settings(world.site, {"DB": "prod-db", "SHARED": "p"})
     emu.set_app_settings(world.slot, {"DB": "stage-db", "SHARED": "s"})
-    run = dags["swap_preview_complete"].test()
+    run = run_dag(dags, "swap_preview_complete")
     assert task_states(run) == {"preview": "success", "complete": "success"}
     assert builds(world) == ("v2", "v1")
     assert emu.preview_state(world.site) is None
@@ -127,7 +132,7 @@ def test_complete_without_a_pending_preview_fails_clearly(world, contributor):
 @pytest.mark.parametrize("failure", [{"status": 500}, {"reset": True}], ids=["500", "reset"])
 def test_an_ambiguous_swap_is_not_resent_once_applied(world, contributor, dags, failure):
     world.emu.fault(method="POST", path=r"/slotsswap$", apply_then_fail=True, **failure)
-    run = dags["swap_slots"].test()
+    run = run_dag(dags, "swap_slots")
     assert task_states(run) == {"swap": "success"}
     assert len(posts(world.emu, "/slotsswap")) == 1, "an applied swap is never re-sent"
     assert builds(world) == ("v2", "v1")
@@ -136,7 +141,7 @@ def test_an_ambiguous_swap_is_not_resent_once_applied(world, contributor, dags, 
 
 def test_an_ambiguous_swap_that_state_cannot_confirm_fails_without_resending(world, contributor, dags, capfd):
     world.emu.fault(status=502, method="POST", path=r"/slotsswap$")  # refused before the route: not applied
-    run = dags["swap_slots"].test()
+    run = run_dag(dags, "swap_slots")
     assert task_states(run) == {"swap": "failed"}
     assert len(posts(world.emu, "/slotsswap")) == 1
     assert builds(world) == ("v1", "v2")
@@ -146,7 +151,7 @@ def test_an_ambiguous_swap_that_state_cannot_confirm_fails_without_resending(wor
 
 def test_a_throttled_swap_is_resent_after_retry_after(world, contributor, dags):
     world.emu.fault(status=429, method="POST", path=r"/slotsswap$", times=1, retry_after_ms=20)
-    run = dags["swap_slots"].test()
+    run = run_dag(dags, "swap_slots")
     assert task_states(run) == {"swap": "success"}
     assert [r.status for r in posts(world.emu, "/slotsswap")] == [429, 202]
     assert builds(world) == ("v2", "v1")
@@ -157,7 +162,7 @@ def test_a_swap_in_progress_is_reported(world, contributor, dags, capfd):
     qa = emu.add_slot(world.site, "qa")
     emu.swap_duration_polls = 1000
     site_ops.start_swap(emu.world, qa, world.site)  # someone else swaps qa into production
-    run = dags["swap_slots"].test()
+    run = run_dag(dags, "swap_slots")
     assert task_states(run) == {"swap": "failed"}
     assert [r.status for r in posts(emu, "/slotsswap")] == [409]
     text = capfd.readouterr()
@@ -169,13 +174,85 @@ def test_a_swap_in_progress_is_reported(world, contributor, dags, capfd):
 
 def test_deferred_swap_resumes_the_poller_in_the_trigger(world, contributor, dags):
     world.emu.swap_duration_polls = 3
-    run = dags["swap_slots_deferred"].test()
+    run = run_dag(dags, "swap_slots_deferred")
     assert task_states(run) == {"swap": "success"}
     assert builds(world) == ("v2", "v1")
     assert [r.status for r in posts(world.emu, "/slotsswap")] == [202]
     polls = [r.status for r in world.emu.requests if "/operationresults/" in r.path]
     assert polls and polls[-1] == 200 and set(polls[:-1]) <= {202}
     assert xcom_value(run, "swap")["status"] == "succeeded"
+
+
+def test_deferred_swap_whose_answer_was_lost_waits_by_state_in_the_trigger(world, contributor, dags):
+    world.emu.fault(status=504, method="POST", path=r"/slotsswap$", apply_then_fail=True)
+    run = run_dag(dags, "swap_slots_deferred")
+    assert task_states(run) == {"swap": "success"}
+    assert len(posts(world.emu, "/slotsswap")) == 1 and builds(world) == ("v2", "v1")
+    assert not [r for r in world.emu.requests if "/operationresults/" in r.path]  # no token: by state
+
+
+def test_swapping_production_into_a_slot(world, contributor, dags):
+    run = run_dag(dags, "swap_slots", source_slot="production", target_slot="staging")
+    assert task_states(run) == {"swap": "success"}
+    (post,) = posts(world.emu, "/slotsswap")
+    assert "/slots/" not in post.path and post.status == 202
+    assert builds(world) == ("v2", "v1")
+    assert xcom_value(run, "swap")["source_slot"] == "production"
+
+
+def test_the_trigger_gives_up_at_its_deadline_saying_the_swap_may_still_finish(world, contributor):
+    import asyncio
+
+    emu = world.emu
+    emu.swap_duration_polls = 10_000
+    site_ops.start_swap(emu.world, world.slot, world.site)
+    trigger = AppServiceSwapTrigger(
+        azure_app_service_conn_id="azure_app_service_default",
+        resource_group="rg-shop",
+        app_name="shop",
+        slot="staging",
+        target_slot=None,
+        poll_interval=0.05,
+        deadline=time.time() + 0.5,
+        started=time.time(),
+    )
+
+    async def first_event() -> Any:
+        async for event in trigger.run():
+            return event.payload
+
+    payload = asyncio.run(first_event())
+    assert payload["status"] == "timeout" and "may still complete" in payload["message"]
+    emu.finish_swaps(world.site)
+
+
+def _token(data: dict[str, Any]) -> str:
+    return base64.b64encode(json.dumps({"version": 1, "data": data}).encode()).decode()
+
+
+@pytest.mark.parametrize(
+    ("request_headers", "location", "problem"),
+    [
+        ({"Authorization": "Bearer abc"}, "https://management.azure.com/x/operationresults/1", "Authorization"),
+        ({"x-ms-client-request-id": "1"}, "https://evil.example/x/operationresults/1", "not an https URL"),
+        ({"x-ms-client-request-id": "1"}, "http://management.azure.com/x", "not an https URL"),
+    ],
+)
+def test_a_continuation_token_with_anything_unexpected_is_refused(request_headers, location, problem):
+    from airflow_provider_appservice.errors import AppServiceError
+    from airflow_provider_appservice.operations.swap import check_continuation_token
+
+    good = {
+        "request": {"method": "POST", "url": "https://management.azure.com/x/slotsswap", "headers": {}},
+        "response": {"status_code": 202, "headers": {"Location": "https://management.azure.com/x/o/1"}, "content": ""},
+    }
+    assert check_continuation_token(_token(good), "management.azure.com")
+    bad = {
+        "request": {**good["request"], "headers": request_headers},
+        "response": {**good["response"], "headers": {"Location": location}},
+    }
+    with pytest.raises(AppServiceError, match=problem):
+        check_continuation_token(_token(bad), "management.azure.com")
 
 
 def test_missing_role_names_the_swap_action(world, use_conn, dags, capfd):
@@ -185,7 +262,7 @@ def test_missing_role_names_the_swap_action(world, use_conn, dags, capfd):
         "azure_app_service_default",
         world.conn("service_principal_secret", login=reader.client_id, password=reader.secret),
     )
-    run = dags["swap_slots"].test()
+    run = run_dag(dags, "swap_slots")
     assert task_states(run) == {"swap": "failed"}
     text = capfd.readouterr()
     out = text.out + text.err
@@ -195,7 +272,7 @@ def test_missing_role_names_the_swap_action(world, use_conn, dags, capfd):
 
 def test_a_plan_without_slots_fails_naming_the_plan(world, contributor, dags, capfd):
     world.emu.add_site(world.subscription_id, "rg-shop", "tiny", plan_sku="B1")
-    run = dags["swap_slots"].test(run_conf={"app_name": "tiny"})
+    run = run_dag(dags, "swap_slots", app_name="tiny")
     assert task_states(run) == {"swap": "failed"}
     text = capfd.readouterr()
     out = text.out + text.err
