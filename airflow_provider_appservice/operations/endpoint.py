@@ -15,7 +15,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from airflow_provider_appservice.errors import AzureRequestError, ConnectionConfigError, PermanentAzureError
+from airflow_provider_appservice.errors import (
+    AmbiguousOutcomeError,
+    AzureRequestError,
+    ConnectionConfigError,
+    PermanentAzureError,
+)
 from airflow_provider_appservice.identity.config import IdentityConfig
 from airflow_provider_appservice.operations.sites import SiteInfo
 from airflow_provider_appservice.transport.app import app_hosts
@@ -38,15 +43,33 @@ class AppEndpoint:
     hosts: tuple[str, ...]
 
 
+def check_base_url(base_url: str) -> str:
+    """The host of a ``base_url``, after the checks that need no I/O: https, a host name, no
+    user information or query. Raises ConnectionConfigError before anything is sent."""
+    try:
+        parts = urlsplit(base_url)
+        port = parts.port
+    except ValueError:
+        raise ConnectionConfigError("base_url", "cannot be parsed", "use https://<host>[/<path>]") from None
+    if parts.scheme != "https":
+        raise ConnectionConfigError(
+            "base_url", f"must be an https URL, not {parts.scheme or 'a relative'} one", "use https://<host>"
+        )
+    if not parts.hostname or parts.username is not None or parts.password is not None:
+        raise ConnectionConfigError("base_url", "must name a host and no user information", "use https://<host>")
+    if parts.query or parts.fragment:
+        raise ConnectionConfigError("base_url", "must not carry a query or fragment", "put them in path")
+    if port not in (None, 443):
+        raise ConnectionConfigError("base_url", f"names port {port}; app tokens go to port 443 only", "drop the port")
+    return parts.hostname.lower().rstrip(".")
+
+
 def resolve_endpoint(site: SiteInfo, identity: IdentityConfig, base_url: str | None) -> AppEndpoint:
     """The base URL to call and the exact hosts a token may go to."""
     hosts = tuple(app_hosts(site.host_names) or [site.default_host_name])
     if not base_url:
         return AppEndpoint(f"https://{site.default_host_name}", hosts)
-    parts = urlsplit(base_url)
-    host = (parts.hostname or "").lower()
-    if parts.scheme != "https":
-        raise ConnectionConfigError("base_url", "must be an https URL", "use https://<host>")
+    host = check_base_url(base_url)
     if host not in hosts and host not in identity.allowed_hosts:
         raise ConnectionConfigError(
             "base_url",
@@ -61,6 +84,7 @@ class CallResult:
     response: HttpResponse
     attempts: int
     elapsed: float
+    repeatable: bool = True  # idempotent method or an Idempotency-Key: safe to send again
 
 
 def call_app(
@@ -88,9 +112,12 @@ def call_app(
 
     method = method.upper()
     request_headers = dict(headers or {})
-    if idempotency_key and method not in IDEMPOTENT_METHODS:
-        request_headers.setdefault("Idempotency-Key", str(uuid.uuid4()))
-    safe_to_repeat = method in IDEMPOTENT_METHODS or "Idempotency-Key" in request_headers
+    has_key = any(k.lower() == "idempotency-key" for k in request_headers)
+    if idempotency_key and method not in IDEMPOTENT_METHODS and not has_key:
+        # One key for every attempt of this call: the app can drop the duplicates.
+        request_headers["Idempotency-Key"] = str(uuid.uuid4())
+        has_key = True
+    safe_to_repeat = method in IDEMPOTENT_METHODS or has_key
 
     def retryable(exc: BaseException) -> bool:
         if isinstance(exc, ServiceRequestError):
@@ -121,8 +148,19 @@ def call_app(
                     raise _RetryableStatus(response)
     except _RetryableStatus as exc:  # out of attempts (or not safe to repeat): report the last answer
         response = exc.response
+    except ServiceResponseError as exc:
+        what = f"{method} {urlsplit(url).path}"
+        if not safe_to_repeat:
+            raise AmbiguousOutcomeError(
+                f"{what}: the connection broke after the request was sent ({type(exc).__name__}); the app may "
+                "have acted on it, so it was not re-sent. Pass idempotency_key=True if the app drops duplicates."
+            ) from None
+        raise AzureRequestError(what, status=None, code=None, message=f"no answer ({type(exc).__name__})") from None
+    except ServiceRequestError as exc:
+        what = f"{method} {urlsplit(url).path}"
+        raise AzureRequestError(what, status=None, code=None, message=f"not sent ({type(exc).__name__})") from None
     assert response is not None
-    return CallResult(response, attempts, time.monotonic() - started)
+    return CallResult(response, attempts, time.monotonic() - started, safe_to_repeat)
 
 
 class _RetryableStatus(Exception):
@@ -139,9 +177,16 @@ def raise_for_unexpected(result: CallResult, expected_status: tuple[int, ...], w
     if status in expected_status:
         return
     request_id = result.response.headers.get("x-ms-request-id") or result.response.headers.get("x-request-id")
-    kind = PermanentAzureError if 400 <= status < 500 and status not in (408, 429) else AzureRequestError
+    # A redirect (e.g. Easy Auth's login page) or a 4xx is an answer no retry changes.
+    kind = PermanentAzureError if 300 <= status < 500 and status not in (408, 429) else AzureRequestError
     location = result.response.headers.get("Location", "")
     message = f"expected {', '.join(map(str, expected_status))}"
     if 300 <= status < 400:
         message += f"; got a redirect to {urlsplit(location).netloc or 'elsewhere'} (not followed)"
+    if status >= 500 and not result.repeatable:
+        # The app may have acted before failing: neither this call nor an Airflow retry re-sends it.
+        raise AmbiguousOutcomeError(
+            f"{what} failed, HTTP {status}: {message} (request id {request_id}); the app may have acted on it, "
+            "so it was not re-sent. Pass idempotency_key=True if the app drops duplicate requests."
+        )
     raise kind(what, status=status, code=None, message=message, request_id=request_id)

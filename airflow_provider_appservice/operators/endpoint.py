@@ -13,6 +13,8 @@ from airflow_provider_appservice.operators.base import AppServiceBaseOperator
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_provider_appservice.transport.backoff import Clock
+
 
 class AppServiceEndpointOperator(AppServiceBaseOperator):
     """Call ``path`` on the app (or slot) and check the answer.
@@ -79,16 +81,30 @@ class AppServiceEndpointOperator(AppServiceBaseOperator):
         self.idempotency_key = idempotency_key
         self.request_timeout = request_timeout
 
+    # Tests and benchmarks may replace the clock the retry waits use (see transport.backoff.FakeClock).
+    clock: Clock | None = None
+
     def execute(self, context: Context) -> Any:
+        from azure.core.exceptions import ClientAuthenticationError
+
         from airflow_provider_appservice.errors import ConnectionConfigError
         from airflow_provider_appservice.identity.audiences import app_scope
-        from airflow_provider_appservice.operations.endpoint import call_app, raise_for_unexpected, resolve_endpoint
+        from airflow_provider_appservice.identity.failures import describe_auth_failure
+        from airflow_provider_appservice.operations.endpoint import (
+            call_app,
+            check_base_url,
+            raise_for_unexpected,
+            resolve_endpoint,
+        )
         from airflow_provider_appservice.operations.sites import get_site
         from airflow_provider_appservice.transport.app import build_app_client
 
         if self.json is not None and self.data is not None:
             raise ConnectionConfigError("json", "and data are both set", "pass one body, not both")
-        scope = app_scope(self.audience) if self.audience else None  # refused audiences fail before I/O
+        # Everything that can be refused without I/O is refused here, before any request.
+        scope = app_scope(self.audience) if self.audience else None
+        if self.base_url:
+            check_base_url(self.base_url)
         identity = self.hook.identity
         target = self.target
         site = get_site(self.hook.get_conn(), target.resource_group, target.app_name, target.slot)
@@ -96,19 +112,23 @@ class AppServiceEndpointOperator(AppServiceBaseOperator):
         credential = self.hook.get_credential() if scope else None
         client = build_app_client(identity, credential, scope, endpoint.hosts, endpoint.base_url)
         with client:
-            result = call_app(
-                client,
-                self.method,
-                self.path,
-                json=self.json,
-                data=self.data,
-                headers=self.headers,
-                idempotency_key=self.idempotency_key,
-                timeout=self.request_timeout,
-                backoff=self.backoff(deadline=max(self.request_timeout * 4, 120)),
-                max_attempts=identity.retry_max_attempts,
-                logger=self.log,
-            )
+            try:
+                result = call_app(
+                    client,
+                    self.method,
+                    self.path,
+                    json=self.json,
+                    data=self.data,
+                    headers=self.headers,
+                    idempotency_key=self.idempotency_key,
+                    timeout=self.request_timeout,
+                    backoff=self.backoff(deadline=max(self.request_timeout * 4, 120)),
+                    max_attempts=identity.retry_max_attempts,
+                    clock=self.clock,
+                    logger=self.log,
+                )
+            except ClientAuthenticationError as exc:  # no token for the app's audience
+                raise describe_auth_failure(identity, exc) from None
             response = result.response
             what = f"{self.method.upper()} {self.path} on '{target.label}'"
             self.log.info(
