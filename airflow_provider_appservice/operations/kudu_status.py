@@ -87,7 +87,7 @@ def parse_time(value: str | None) -> float | None:
     text = value.strip().replace("Z", "+00:00")
     if "." in text:  # .NET writes 7 fractional digits; Python takes at most 6
         head, _, rest = text.partition(".")
-        digits = "".join(c for c in rest if c.isdigit())
+        digits = rest[: len(rest) - len(rest.lstrip("0123456789"))]
         zone = rest[len(digits) :]
         text = f"{head}.{digits[:6]}{zone}"
     try:

@@ -231,7 +231,7 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
         clock = self._clock()
         scm = self._scm(str(site.scm_host_name))
         source = "url" if str(self.package).strip().lower().startswith("https://") else "file"
-        with prepare_package(str(self.package), self.type, self.target_path, logger=self.log) as spec:
+        with prepare_package(str(self.package), self.type or None, self.target_path or None, logger=self.log) as spec:
             if spec.temporary:
                 source = "folder"
             self.log.info(
@@ -331,7 +331,13 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
     def is_job_succeeded(self, status: str) -> bool:
         return status in _SUCCEEDED
 
-    def poll_until_complete(self, external_id: Any, context: Context) -> None:
+    def poll_until_complete(self, external_id: Any, context: Context) -> Any:
+        """Wait (here or in the triggerer), then return the task's result.
+
+        It returns the result itself because ``ResumableJobMixin`` (task-sdk 1.3.2) returns what
+        this method returns when it *reconnects*, without calling ``get_job_result``; on a fresh
+        submit it calls both, and ``get_job_result`` then hands back the same cached result.
+        """
         state = dict(external_id or {})
         deployment_id = str(state["deployment_id"])
         target = self.target
@@ -339,7 +345,7 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
         if not self.wait_for_completion:
             self.log.info("wait_for_completion=False: not waiting for deployment %s", deployment_id)
             self._outcome_status = "Submitted"
-            return
+            return self.get_job_result(external_id, context)
         remaining = self._remaining()
         if self.deferrable:
             from airflow_provider_appservice.triggers.deployment import AppServiceDeploymentTrigger
@@ -372,6 +378,7 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
         self.log.info("Deployment %s: %s after %d status request(s)", deployment_id, outcome.message, tracker.requests)
         raise_for_outcome(outcome, target, tracker, scm.format_url(""), follower.last_lines())
         self._outcome_status = outcome.status
+        return self.get_job_result(external_id, context)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         from airflow_provider_appservice.errors import AppServiceError
@@ -408,8 +415,12 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
         context["ti"].xcom_push(key=DEPLOYMENT_LOG_URL_KEY, value=url)
 
     def get_job_result(self, external_id: Any, context: Context) -> dict[str, Any]:
-        """XCom, link, asset event and the audit line of a finished (or submitted) deployment."""
+        """XCom, link, asset event and the audit line of a finished (or submitted) deployment (once)."""
         from airflow_provider_appservice.audit import audit
+
+        cached = getattr(self, "_result", None)
+        if cached is not None:
+            return cached
 
         state = dict(external_id or {})
         target = self.target
@@ -436,7 +447,7 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
             source=state.get("source"),
             sha256=state.get("checksum"),
         )
-        return {
+        self._result: dict[str, Any] = {
             "deployment_id": state.get("deployment_id"),
             "status": status,
             "duration": duration,
@@ -444,6 +455,7 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
             "app_name": target.app_name,
             "slot": target.slot,
         }
+        return self._result
 
     def _emit_asset(self, context: Context, state: dict[str, Any]) -> None:
         from airflow.sdk import Asset, AssetAlias
