@@ -3,7 +3,8 @@
 The SDK's own retry is off for these POSTs (``retry_total=0``): azure-core would otherwise
 re-POST on any status that carries Retry-After. A 429 or 503 is a refusal *before*
 execution (ARM's throttling and gateway), so it is re-sent after the advertised wait; a
-failure to connect never reached Azure. Anything else that breaks mid-flight (a reset, a
+failure to connect never reached Azure (``transport.retrying.was_not_applied`` reads the error chain:
+through a proxy a connection cut after sending also looks like a connect error). Anything else that breaks mid-flight (a reset, a
 500/502/504) is ambiguous: the app's state decides, and a restart, whose effect state
 cannot show, is not re-sent blindly.
 """
@@ -20,7 +21,7 @@ from airflow_provider_appservice.operations.targets import AppTarget
 from airflow_provider_appservice.transport.arm import ResponseIds
 from airflow_provider_appservice.transport.backoff import Backoff, Clock
 from airflow_provider_appservice.transport.errors import from_azure_error
-from airflow_provider_appservice.transport.retrying import retrying, status_of
+from airflow_provider_appservice.transport.retrying import is_ambiguous, retrying, status_of, was_not_applied
 
 if TYPE_CHECKING:
     from azure.mgmt.web import WebSiteManagementClient
@@ -29,7 +30,6 @@ log = logging.getLogger(__name__)
 
 # What state each action leaves the app in, when state can tell at all.
 EXPECTED_STATE = {"start": "Running", "stop": "Stopped", "restart": None}
-NOT_APPLIED_STATUSES = frozenset({429, 503})
 
 
 @dataclass(frozen=True)
@@ -40,24 +40,6 @@ class LifecycleResult:
     correlation_id: str | None
     attempts: int
     verified_by_state: bool = False
-
-
-def was_not_applied(exc: BaseException) -> bool:
-    """True when Azure certainly did not act on the request, so sending it again is safe."""
-    from azure.core.exceptions import ServiceRequestError
-
-    if isinstance(exc, ServiceRequestError):  # never reached Azure
-        return True
-    return status_of(exc) in NOT_APPLIED_STATUSES
-
-
-def is_ambiguous(exc: BaseException) -> bool:
-    """The request may have been applied before the failure."""
-    from azure.core.exceptions import HttpResponseError, ServiceResponseError
-
-    if isinstance(exc, ServiceResponseError):
-        return True
-    return isinstance(exc, HttpResponseError) and status_of(exc) in (500, 502, 504)
 
 
 def _send(client: WebSiteManagementClient, target: AppTarget, action: str, ids: ResponseIds, **options: Any) -> None:

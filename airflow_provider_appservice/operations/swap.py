@@ -42,7 +42,7 @@ from airflow_provider_appservice.operations.sites import SiteInfo, site_info
 from airflow_provider_appservice.operations.targets import PRODUCTION, AppTarget
 from airflow_provider_appservice.transport.backoff import Backoff, Clock
 from airflow_provider_appservice.transport.errors import from_azure_error, parse_error_body
-from airflow_provider_appservice.transport.retrying import retrying, status_of
+from airflow_provider_appservice.transport.retrying import is_ambiguous, retrying, status_of, was_not_applied
 
 if TYPE_CHECKING:
     from azure.mgmt.web import WebSiteManagementClient
@@ -269,62 +269,6 @@ def check_continuation_token(token: str, arm_host: str) -> str:
 
 
 # -- is it safe to send again? -------------------------------------------------------------------
-
-_NOT_SENT = frozenset({"NewConnectionError", "ConnectTimeoutError", "NameResolutionError", "ConnectionRefusedError"})
-_CUT_OFF = frozenset(
-    {"RemoteDisconnected", "ProtocolError", "ConnectionResetError", "BrokenPipeError", "ConnectionAbortedError"}
-)
-
-
-def _causes(exc: BaseException) -> list[BaseException]:
-    """``exc`` and everything it wraps (azure-core ``inner_exception``, requests/urllib3 ``reason``)."""
-    seen: dict[int, BaseException] = {}
-    stack: list[Any] = [exc]
-    while stack:
-        current = stack.pop()
-        if not isinstance(current, BaseException) or id(current) in seen:
-            continue
-        seen[id(current)] = current
-        stack.extend(
-            [
-                getattr(current, "inner_exception", None),
-                getattr(current, "reason", None),
-                current.__cause__,
-                current.__context__,
-                *current.args,
-            ]
-        )
-    return list(seen.values())
-
-
-def was_not_applied(exc: BaseException) -> bool:
-    """True only when Azure certainly did not act on the POST: 429/503 (refused before execution)
-    or a connection that was never made (refused, DNS, connect timeout).
-
-    Stricter than "any ServiceRequestError": through an HTTPS proxy, urllib3 reports a connection
-    cut *after* the request was sent as ``ProxyError('Unable to connect to proxy',
-    RemoteDisconnected(...))``, which azure-core maps to ServiceRequestError — that one is ambiguous.
-    """
-    from azure.core.exceptions import ServiceRequestError
-
-    if status_of(exc) in (429, 503):
-        return True
-    if not isinstance(exc, ServiceRequestError):
-        return False
-    names = {type(e).__name__ for e in _causes(exc)}
-    return not (names & _CUT_OFF) and bool(names & _NOT_SENT)
-
-
-def is_ambiguous(exc: BaseException) -> bool:
-    """The POST may have been applied before the failure (so it must not be sent blindly again)."""
-    from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
-
-    if was_not_applied(exc):
-        return False
-    if isinstance(exc, (ServiceResponseError, ServiceRequestError)):
-        return True
-    return isinstance(exc, HttpResponseError) and status_of(exc) in (500, 502, 504)
-
 
 # -- calls ----------------------------------------------------------------------------------------
 

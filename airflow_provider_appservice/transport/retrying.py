@@ -29,6 +29,63 @@ def status_of(exc: BaseException | None) -> int | None:
     return getattr(exc, "status_code", None) or getattr(getattr(exc, "response", None), "status_code", None)
 
 
+# Whether a failed non-idempotent call may have been applied, judged from the error chain.
+_NOT_SENT = frozenset({"NewConnectionError", "ConnectTimeoutError", "NameResolutionError", "ConnectionRefusedError"})
+_CUT_OFF = frozenset(
+    {"RemoteDisconnected", "ProtocolError", "ConnectionResetError", "BrokenPipeError", "ConnectionAbortedError"}
+)
+
+
+def error_chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and everything it wraps (azure-core ``inner_exception``, requests/urllib3 ``reason``)."""
+    seen: dict[int, BaseException] = {}
+    stack: list[Any] = [exc]
+    while stack:
+        current = stack.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen[id(current)] = current
+        stack.extend(
+            [
+                getattr(current, "inner_exception", None),
+                getattr(current, "reason", None),
+                current.__cause__,
+                current.__context__,
+                *current.args,
+            ]
+        )
+    return list(seen.values())
+
+
+def was_not_applied(exc: BaseException) -> bool:
+    """True only when Azure certainly did not act on the POST: 429/503 (refused before execution)
+    or a connection that was never made (refused, DNS, connect timeout).
+
+    Stricter than "any ServiceRequestError": through an HTTPS proxy, urllib3 reports a connection
+    cut *after* the request was sent as ``ProxyError('Unable to connect to proxy',
+    RemoteDisconnected(...))``, which azure-core maps to ServiceRequestError — that one is ambiguous.
+    """
+    from azure.core.exceptions import ServiceRequestError
+
+    if status_of(exc) in (429, 503):
+        return True
+    if not isinstance(exc, ServiceRequestError):
+        return False
+    names = {type(e).__name__ for e in error_chain(exc)}
+    return not (names & _CUT_OFF) and bool(names & _NOT_SENT)
+
+
+def is_ambiguous(exc: BaseException) -> bool:
+    """The POST may have been applied before the failure (so it must not be sent blindly again)."""
+    from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+
+    if was_not_applied(exc):
+        return False
+    if isinstance(exc, (ServiceResponseError, ServiceRequestError)):
+        return True
+    return isinstance(exc, HttpResponseError) and status_of(exc) in (500, 502, 504)
+
+
 class _Wait(tenacity.wait.wait_base):
     def __init__(self, backoff: Backoff) -> None:
         self.backoff = backoff

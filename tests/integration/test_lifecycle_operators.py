@@ -82,3 +82,19 @@ def test_missing_role_names_the_action_and_fails_without_retries(world, use_conn
     assert "Microsoft.Web/sites/slots/restart/action" in text and "Website Contributor" in text
     assert "AuthorizationFailed" in text
     assert len(posts(world.emu, "/restart")) == 1
+
+
+def test_a_restart_cut_off_after_it_was_sent_is_not_resent(world, contributor, dags):
+    # Through the proxy a reset after sending surfaces as a "connection" error: still ambiguous.
+    world.emu.fault(reset=True, apply_then_fail=True, method="POST", path=r"/restart$", times=1)
+    run = dags["restart"].test(run_conf={"app_name": "shop", "slot": "staging"})
+    assert task_states(run)["soft_restart"] == "failed"
+    assert len(posts(world.emu, "/restart")) == 1
+    assert world.emu.restarts(world.slot) == 1, "applied once, never re-sent"
+
+
+def test_a_stop_cut_off_after_it_was_applied_is_verified_by_state(world, contributor, dags):
+    world.emu.fault(reset=True, apply_then_fail=True, method="POST", path=r"/stop$", times=1)
+    run = dags["cycle"].test(run_conf={"app_name": "shop", "slot": "production"})
+    assert task_states(run)["stop"] == "success"
+    assert len(posts(world.emu, "/stop")) == 1
