@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, conf
+from airflow.sdk.exceptions import AirflowSensorTimeout
 
 from airflow_provider_appservice.errors import AppServiceError
 from airflow_provider_appservice.hooks.app_service import AppServiceHook
@@ -33,6 +34,11 @@ class AppServiceHealthSensor(AppServiceTargetMixin, BaseSensorOperator):
     :param regex: the body must match this.
     :param request_timeout: seconds to wait for one answer.
     :param base_url: probe through a front door whose host is in the connection's ``allowed_hosts``.
+
+    The overall bound is the sensor's ``timeout``; when it runs out the task fails with
+    ``AirflowSensorTimeout`` naming the last probes' outcomes. ``mode="reschedule"`` cannot keep
+    a streak between pokes, so it is refused when ``required_consecutive > 1`` (use
+    ``deferrable=True``).
     """
 
     template_fields: Sequence[str] = (*TARGET_FIELDS, "path", "auth", "base_url", "equals", "contains", "regex")
@@ -72,6 +78,13 @@ class AppServiceHealthSensor(AppServiceTargetMixin, BaseSensorOperator):
         self.request_timeout = request_timeout
         self.base_url = base_url
         self.deferrable = deferrable
+        if required_consecutive < 1:
+            raise ValueError("required_consecutive must be at least 1")
+        if self.mode == "reschedule" and required_consecutive > 1 and not deferrable:
+            raise ValueError(
+                f"{self.task_id}: mode='reschedule' forgets the streak of good answers between pokes; "
+                "use deferrable=True (or mode='poke') with required_consecutive > 1"
+            )
         self._gate: HealthGate | None = None
         self._client: Any = None
 
@@ -82,16 +95,21 @@ class AppServiceHealthSensor(AppServiceTargetMixin, BaseSensorOperator):
 
     def _endpoint(self, context: Context) -> tuple[AppEndpoint, str | None]:
         from airflow_provider_appservice.identity.audiences import app_scope
-        from airflow_provider_appservice.operations.endpoint import resolve_endpoint
+        from airflow_provider_appservice.operations.endpoint import check_base_url, resolve_endpoint
         from airflow_provider_appservice.operations.sites import get_site
 
-        scope = app_scope(self.auth) if self.auth else None
+        scope = app_scope(self.auth) if self.auth else None  # refused audiences fail before I/O
+        if self.base_url:
+            check_base_url(self.base_url)
         target = self.target
         site = get_site(self.hook.get_conn(), target.resource_group, target.app_name, target.slot)
         self.push_portal_link(context, site.resource_id)
         return resolve_endpoint(site, self.hook.identity, self.base_url), scope
 
     def poke(self, context: Context) -> bool:
+        from azure.core.exceptions import ClientAuthenticationError
+
+        from airflow_provider_appservice.identity.failures import describe_auth_failure
         from airflow_provider_appservice.operations.health import HealthGate, probe
         from airflow_provider_appservice.transport.app import build_app_client
 
@@ -101,7 +119,10 @@ class AppServiceHealthSensor(AppServiceTargetMixin, BaseSensorOperator):
             self._client = build_app_client(self.hook.identity, credential, scope, endpoint.hosts, endpoint.base_url)
             self._gate = HealthGate(required=self.required_consecutive)
         assert self._gate is not None
-        result = probe(self._client, self.path, self._check(), self.request_timeout)
+        try:
+            result = probe(self._client, self.path, self._check(), self.request_timeout)
+        except ClientAuthenticationError as exc:  # no token for the audience: fail, don't wait
+            raise describe_auth_failure(self.hook.identity, exc) from None
         passed = self._gate.observe(result.healthy, result.why)
         self.log.info(
             "probe %d of %s%s: %s in %.0f ms (%d/%d in a row)",
@@ -115,13 +136,25 @@ class AppServiceHealthSensor(AppServiceTargetMixin, BaseSensorOperator):
         )
         return passed
 
+    def _history(self, outcomes: Sequence[str]) -> str:
+        return "; ".join(outcomes[-5:]) or "none"
+
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
             try:
                 return super().execute(context)
+            except AirflowSensorTimeout as exc:
+                gate = self._gate
+                raise AirflowSensorTimeout(
+                    f"{self.target.label}{self.path} was not healthy {self.required_consecutive} time(s) in a row "
+                    f"within {self.timeout:g}s ({gate.probes if gate else 0} probes; last: "
+                    f"{self._history(gate.history if gate else [])}). {exc}"
+                ) from None
             finally:
                 if self._client is not None:
                     self._client.close()
+                    self._client = None
+        import time
         from dataclasses import asdict
 
         from airflow_provider_appservice.triggers.health import AppServiceHealthTrigger
@@ -130,6 +163,10 @@ class AppServiceHealthSensor(AppServiceTargetMixin, BaseSensorOperator):
         target = self.target
         check = asdict(self._check())
         check["expected_status"] = list(check["expected_status"])
+        # The trigger stops itself at this wall-clock deadline with the probes' history (a
+        # restarted triggerer keeps it); Airflow's own deferral timeout is only the backstop.
+        deadline = time.time() + self.timeout
+        backstop = self.timeout + self.request_timeout + 2 * self.poke_interval + 60
         self.defer(
             trigger=AppServiceHealthTrigger(
                 azure_app_service_conn_id=self.azure_app_service_conn_id,
@@ -144,13 +181,21 @@ class AppServiceHealthSensor(AppServiceTargetMixin, BaseSensorOperator):
                 required_consecutive=self.required_consecutive,
                 check=check,
                 request_timeout=self.request_timeout,
+                deadline=deadline,
             ),
             method_name="execute_complete",
-            timeout=timedelta(seconds=self.timeout),
+            timeout=timedelta(seconds=backstop),
         )
         return None
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> None:
-        if event.get("status") != "success":
+        status = event.get("status")
+        if status == "timeout":
+            raise AirflowSensorTimeout(
+                f"{self.target.label}{self.path} was not healthy {self.required_consecutive} time(s) in a row "
+                f"within {self.timeout:g}s ({event.get('probes', 0)} probes; last: "
+                f"{self._history(event.get('history') or [])})."
+            )
+        if status != "success":
             raise AppServiceError(str(event.get("message", "the health trigger failed")))
         self.log.info("%s%s healthy after %s probes", self.target.label, self.path, event.get("probes"))

@@ -21,18 +21,22 @@ if TYPE_CHECKING:
     from airflow_provider_appservice.identity.tokens import AsyncMaskingCredential, MaskingCredential
 
 
-def _policies(bearer: Any, hosts: Iterable[str]) -> list[Any]:
+def _policies(bearer: Any, hosts: Iterable[str], aio: bool = False) -> list[Any]:
     from azure.core.pipeline import policies
 
     from airflow_provider_appservice.pinning import TokenPinningPolicy
 
+    # The redirect and retry policies drive the next policy's send(): an async pipeline needs
+    # their async twins (the sync ones would get a coroutine back instead of a response).
+    redirect = policies.AsyncRedirectPolicy if aio else policies.RedirectPolicy
+    retry = policies.AsyncRetryPolicy if aio else policies.RetryPolicy
     chain: list[Any] = [
         policies.RequestIdPolicy(),
         policies.HeadersPolicy(),
         policies.UserAgentPolicy(sdk_moniker="airflow-provider-appservice"),
         policies.ProxyPolicy(),
-        policies.RedirectPolicy(permit_redirects=False),
-        policies.RetryPolicy(retry_total=0),
+        redirect(permit_redirects=False),
+        retry(retry_total=0),
     ]
     if bearer is not None:
         chain += [bearer, TokenPinningPolicy("app", hosts)]
@@ -74,7 +78,7 @@ def build_async_app_client(
     bearer = AsyncBearerTokenCredentialPolicy(credential, scope) if credential is not None and scope else None
     return AsyncPipelineClient(
         base_url=base_url,
-        policies=_policies(bearer, [*hosts, *config.allowed_hosts]),
+        policies=_policies(bearer, [*hosts, *config.allowed_hosts], aio=True),
         transport=AioHttpTransport(connection_verify=resolve_verify(config.ca_bundle)),
     )
 
