@@ -159,6 +159,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_appservice.operators.container",
                     "airflow_provider_appservice.operators.settings",
                     "airflow_provider_appservice.operators.swap",
+                    "airflow_provider_appservice.operators.deploy",
                 ],
             }
         ],
@@ -167,6 +168,7 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "Azure App Service",
                 "python-modules": [
                     "airflow_provider_appservice.sensors.state",
+                    "airflow_provider_appservice.sensors.deployment",
                 ],
             }
         ],
@@ -176,11 +178,13 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_provider_appservice.triggers.state",
                     "airflow_provider_appservice.triggers.swap",
+                    "airflow_provider_appservice.triggers.deployment",
                 ],
             }
         ],
         "extra-links": [
             "airflow_provider_appservice.links.portal.AppServicePortalLink",
+            "airflow_provider_appservice.links.deployment_log.AppServiceDeploymentLogLink",
         ],
         "connection-types": [
             {

@@ -22,7 +22,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow_provider_appservice.errors import AppServiceError, PermanentAzureError, WaitTimeout
 from airflow_provider_appservice.operations.kudu_status import DeploymentTracker, LogFollower, Outcome, Phase
@@ -232,7 +232,7 @@ def upload(
                         "POST",
                         url,
                         params=params,
-                        content=reader,
+                        content=cast(Any, reader),  # a file-like body: urllib3 reads it in chunks
                         headers={"Content-Type": "application/octet-stream", "Content-Length": str(reader.size)},
                     )
                 else:

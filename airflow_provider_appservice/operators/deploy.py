@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow.sdk import ResumableJobMixin, conf
 from airflow.sdk.definitions.retry_policy import ExceptionRetryPolicy, RetryAction, RetryRule
@@ -13,6 +13,7 @@ from airflow.sdk.definitions.retry_policy import ExceptionRetryPolicy, RetryActi
 from airflow_provider_appservice.links.deployment_log import DEPLOYMENT_LOG_URL_KEY, AppServiceDeploymentLogLink
 from airflow_provider_appservice.links.portal import AppServicePortalLink
 from airflow_provider_appservice.operators.base import APP_SERVICE_RETRY_POLICY, AppServiceBaseOperator
+from airflow_provider_appservice.operators.swap import SWAP_ASSET_ALIAS, app_slot_asset
 
 if TYPE_CHECKING:
     import jinja2
@@ -37,17 +38,11 @@ DEPLOY_RETRY_POLICY = ExceptionRetryPolicy(
     ]
 )
 
-DEPLOY_ASSET_ALIAS = "appservice-deployments"
+# Deploy and swap emit events for the same per-slot assets through the same alias.
+DEPLOY_ASSET_ALIAS = SWAP_ASSET_ALIAS
 STATE_KEY = "appservice_deployment"
 _ACTIVE = frozenset({"Pending", "Building", "Deploying", "RuntimeStarting", "NotFoundYet"})
 _SUCCEEDED = frozenset({"Success", "Complete"})
-
-
-def deployment_asset_uri(subscription_id: str, resource_group: str, app_name: str, slot: str | None) -> str:
-    """The Airflow asset URI of an app or slot (deploy and swap emit events for it)."""
-    return "appservice://{}/{}/{}/{}".format(
-        subscription_id.lower(), resource_group.lower(), app_name.lower(), (slot or "production").lower()
-    )
 
 
 def _mask_package(package: Any) -> None:
@@ -113,7 +108,7 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
         "timeout",
         "poll_interval",
     )
-    operator_extra_links = (AppServicePortalLink(), AppServiceDeploymentLogLink())
+    operator_extra_links = (AppServicePortalLink(), AppServiceDeploymentLogLink())  # type: ignore[assignment]
     ui_color = "#b6e0fe"
     external_id_key = STATE_KEY
 
@@ -384,7 +379,7 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
         from airflow_provider_appservice.errors import AppServiceError
         from airflow_provider_appservice.operations.deploy import DeploymentFailed, DeploymentTimeout
 
-        state = dict(context["task_state_store"].get(STATE_KEY) or {})
+        state: dict[str, Any] = dict(cast(dict, context["task_state_store"].get(STATE_KEY) or {}))
         status = event.get("status")
         if status == "success":
             self._outcome_status = str(event.get("deployment_status") or "Success")
@@ -458,17 +453,16 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
         return self._result
 
     def _emit_asset(self, context: Context, state: dict[str, Any]) -> None:
-        from airflow.sdk import Asset, AssetAlias
+        from airflow.sdk import AssetAlias
 
-        alias = next(
-            (o for o in self.outlets or [] if isinstance(o, AssetAlias) and o.name == DEPLOY_ASSET_ALIAS), None
-        )
-        subscription = self.hook.identity.subscription_id
-        if alias is None or not subscription:
+        events = context.get("outlet_events")
+        if events is None or not any(
+            isinstance(o, AssetAlias) and o.name == DEPLOY_ASSET_ALIAS for o in (self.outlets or [])
+        ):
+            self.log.info("No AssetAlias(%r) outlet on this task: no asset event emitted", DEPLOY_ASSET_ALIAS)
             return
         target = self.target
-        uri = deployment_asset_uri(subscription, target.resource_group, target.app_name, target.slot)
-        context["outlet_events"][alias].add(
-            Asset(uri=uri, name=uri, group="appservice"),
-            extra={"deployment_id": state.get("deployment_id"), "sha256": state.get("checksum")},
+        events[AssetAlias(DEPLOY_ASSET_ALIAS)].add(
+            app_slot_asset(target.resource_group, target.app_name, target.slot),
+            extra={"action": "deploy", "deployment_id": state.get("deployment_id"), "sha256": state.get("checksum")},
         )

@@ -100,13 +100,14 @@ def status_requests(emu) -> list:
 
 
 def asset_events(world, app: str, slot: str | None) -> list:
-    """Deployment ids of the asset events recorded for an app/slot's asset."""
+    """Deployment ids of the asset events recorded for an app/slot's asset (the asset URI has no
+    subscription, so earlier tests' events for rg-shop/shop are there too)."""
     from airflow.models.asset import AssetEvent, AssetModel
     from airflow.utils.session import create_session
 
-    from airflow_provider_appservice.operators.deploy import deployment_asset_uri
+    from airflow_provider_appservice.operators.swap import app_slot_asset
 
-    uri = deployment_asset_uri(world.subscription_id, world.resource_group, app, slot)
+    uri = app_slot_asset(world.resource_group, app, slot).uri
     with create_session() as session:
         asset = session.query(AssetModel).filter_by(uri=uri).one_or_none()
         if asset is None:
@@ -161,7 +162,7 @@ def test_file_deployment_streams_with_a_bearer_token_and_tracks_to_runtime_succe
     assert len(status_requests(world.emu)) <= 20
     log_url = xcom_value(dag_run, "deploy", key="appservice_deployment_log_url")
     assert log_url == f"https://{world.site.scm_host_name}/api/deployments/{result['deployment_id']}/log"
-    assert asset_events(world, "shop", None) == [result["deployment_id"]]
+    assert asset_events(world, "shop", None).count(result["deployment_id"]) == 1
     out = capfd.readouterr()
     text = out.out + out.err
     assert "Kudu status: Success" in text and "Runtime status: RuntimeSuccessful" in text
@@ -433,4 +434,4 @@ def test_a_crash_after_the_upload_reconnects_on_retry_without_a_second_deploymen
         dr = session.query(DagRun).filter_by(dag_id="deploy_with_retry").order_by(DagRun.id.desc()).first()
         value = xcom_value(dr, "deploy")
     assert value["deployment_id"] == dep.id and value["checksum"] == hashlib.sha256(package.read_bytes()).hexdigest()
-    assert asset_events(world, "shop", None) == [dep.id]
+    assert asset_events(world, "shop", None).count(dep.id) == 1
