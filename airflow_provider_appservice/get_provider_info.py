@@ -159,6 +159,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_appservice.operators.container",
                     "airflow_provider_appservice.operators.settings",
                     "airflow_provider_appservice.operators.swap",
+                    "airflow_provider_appservice.operators.endpoint",
                     "airflow_provider_appservice.operators.deploy",
                 ],
             }
@@ -168,6 +169,7 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "Azure App Service",
                 "python-modules": [
                     "airflow_provider_appservice.sensors.state",
+                    "airflow_provider_appservice.sensors.health",
                     "airflow_provider_appservice.sensors.deployment",
                 ],
             }
@@ -178,6 +180,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_provider_appservice.triggers.state",
                     "airflow_provider_appservice.triggers.swap",
+                    "airflow_provider_appservice.triggers.health",
                     "airflow_provider_appservice.triggers.deployment",
                 ],
             }
