@@ -27,7 +27,8 @@ class AppServiceEndpointOperator(AppServiceBaseOperator):
     :param json: a JSON body; ``data`` a raw body (one or the other).
     :param headers: extra request headers.
     :param expected_status: statuses that count as success (default 200-204).
-    :param response_check: ``callable(response) -> bool``; False fails the task.
+    :param response_check: ``callable(response) -> bool``; False fails the task. ``response`` is
+        an azure-core ``HttpResponse`` (``status_code``, ``headers``, ``json()``, ``text()``).
     :param response_filter: ``callable(response) -> JSON-serialisable`` value for XCom; by
         default XCom gets ``{"status_code": ...}`` only (bodies may hold data you don't want
         in the metadata database).
