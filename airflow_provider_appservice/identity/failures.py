@@ -29,6 +29,10 @@ KNOWN_CODES: dict[str, tuple[str, str]] = {
     ),
     "700213": ("no federated credential matches the token's subject", "the federated credential's subject"),
     "500011": ("the requested audience is not known in the tenant", "the audience or tenant_id"),
+    "501051": (
+        "the app requires an app role assignment and this identity has none",
+        "the API's app roles: assign one to this identity",
+    ),
 }
 
 
