@@ -34,6 +34,8 @@ class AppServiceHealthSensor(AppServiceTargetMixin, BaseSensorOperator):
     :param regex: the body must match this.
     :param request_timeout: seconds to wait for one answer.
     :param base_url: probe through a front door whose host is in the connection's ``allowed_hosts``.
+    :param probe_interval: seconds between probes, templated (overrides ``poke_interval``).
+    :param gate_timeout: seconds the gate may take, templated (overrides ``timeout``).
 
     The overall bound is the sensor's ``timeout``; when it runs out the task fails with
     ``AirflowSensorTimeout`` naming the last probes' outcomes. ``mode="reschedule"`` cannot keep
@@ -41,7 +43,17 @@ class AppServiceHealthSensor(AppServiceTargetMixin, BaseSensorOperator):
     ``deferrable=True``).
     """
 
-    template_fields: Sequence[str] = (*TARGET_FIELDS, "path", "auth", "base_url", "equals", "contains", "regex")
+    template_fields: Sequence[str] = (
+        *TARGET_FIELDS,
+        "path",
+        "auth",
+        "base_url",
+        "equals",
+        "contains",
+        "regex",
+        "probe_interval",
+        "gate_timeout",
+    )
     operator_extra_links = (AppServicePortalLink(),)
 
     def __init__(
@@ -61,6 +73,8 @@ class AppServiceHealthSensor(AppServiceTargetMixin, BaseSensorOperator):
         regex: str | None = None,
         request_timeout: float = 10.0,
         base_url: str | None = None,
+        probe_interval: float | str | None = None,
+        gate_timeout: float | str | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
@@ -77,6 +91,8 @@ class AppServiceHealthSensor(AppServiceTargetMixin, BaseSensorOperator):
         self.regex = regex
         self.request_timeout = request_timeout
         self.base_url = base_url
+        self.probe_interval = probe_interval
+        self.gate_timeout = gate_timeout
         self.deferrable = deferrable
         if required_consecutive < 1:
             raise ValueError("required_consecutive must be at least 1")
@@ -87,6 +103,14 @@ class AppServiceHealthSensor(AppServiceTargetMixin, BaseSensorOperator):
             )
         self._gate: HealthGate | None = None
         self._client: Any = None
+
+    def _apply_templated_timing(self) -> None:
+        """``probe_interval`` / ``gate_timeout`` may come from templates (DAG params); they
+        override ``poke_interval`` / ``timeout``, which Airflow does not template."""
+        if self.probe_interval not in (None, ""):
+            self.poke_interval = float(self.probe_interval)
+        if self.gate_timeout not in (None, ""):
+            self.timeout = float(self.gate_timeout)
 
     def _check(self) -> HealthCheck:
         from airflow_provider_appservice.operations.health import HealthCheck
@@ -140,6 +164,7 @@ class AppServiceHealthSensor(AppServiceTargetMixin, BaseSensorOperator):
         return "; ".join(outcomes[-5:]) or "none"
 
     def execute(self, context: Context) -> Any:
+        self._apply_templated_timing()
         if not self.deferrable:
             try:
                 return super().execute(context)
@@ -189,6 +214,7 @@ class AppServiceHealthSensor(AppServiceTargetMixin, BaseSensorOperator):
         return None
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> None:
+        self._apply_templated_timing()
         status = event.get("status")
         if status == "timeout":
             raise AirflowSensorTimeout(

@@ -10,38 +10,16 @@ Retries are the caller's (tenacity), so azure-core's RetryPolicy is off.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from airflow_provider_appservice.identity.config import IdentityConfig
 from airflow_provider_appservice.tls import resolve_verify
+from airflow_provider_appservice.transport.pipelines import policy_chain
 
 if TYPE_CHECKING:
     from azure.core import AsyncPipelineClient, PipelineClient
 
     from airflow_provider_appservice.identity.tokens import AsyncMaskingCredential, MaskingCredential
-
-
-def _policies(bearer: Any, hosts: Iterable[str], aio: bool = False) -> list[Any]:
-    from azure.core.pipeline import policies
-
-    from airflow_provider_appservice.pinning import TokenPinningPolicy
-
-    # The redirect and retry policies drive the next policy's send(): an async pipeline needs
-    # their async twins (the sync ones would get a coroutine back instead of a response).
-    redirect = policies.AsyncRedirectPolicy if aio else policies.RedirectPolicy
-    retry = policies.AsyncRetryPolicy if aio else policies.RetryPolicy
-    chain: list[Any] = [
-        policies.RequestIdPolicy(),
-        policies.HeadersPolicy(),
-        policies.UserAgentPolicy(sdk_moniker="airflow-provider-appservice"),
-        policies.ProxyPolicy(),
-        redirect(permit_redirects=False),
-        retry(retry_total=0),
-    ]
-    if bearer is not None:
-        chain += [bearer, TokenPinningPolicy("app", hosts)]
-    chain += [policies.NetworkTraceLoggingPolicy(), policies.HttpLoggingPolicy()]
-    return chain
 
 
 def build_app_client(
@@ -59,7 +37,7 @@ def build_app_client(
     bearer = BearerTokenCredentialPolicy(credential, scope) if credential is not None and scope else None
     return PipelineClient(
         base_url=base_url,
-        policies=_policies(bearer, [*hosts, *config.allowed_hosts]),
+        policies=policy_chain(bearer, "app", [*hosts, *config.allowed_hosts], aio=False),
         transport=RequestsTransport(connection_verify=resolve_verify(config.ca_bundle)),
     )
 
@@ -78,7 +56,7 @@ def build_async_app_client(
     bearer = AsyncBearerTokenCredentialPolicy(credential, scope) if credential is not None and scope else None
     return AsyncPipelineClient(
         base_url=base_url,
-        policies=_policies(bearer, [*hosts, *config.allowed_hosts], aio=True),
+        policies=policy_chain(bearer, "app", [*hosts, *config.allowed_hosts], aio=True),
         transport=AioHttpTransport(connection_verify=resolve_verify(config.ca_bundle)),
     )
 

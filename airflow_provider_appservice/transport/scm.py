@@ -9,38 +9,16 @@ tenacity layer owns them (one retry layer per call), so the pipeline's RetryPoli
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from airflow_provider_appservice.identity.config import IdentityConfig
 from airflow_provider_appservice.tls import resolve_verify
+from airflow_provider_appservice.transport.pipelines import policy_chain
 
 if TYPE_CHECKING:
     from azure.core import AsyncPipelineClient, PipelineClient
 
     from airflow_provider_appservice.identity.tokens import AsyncMaskingCredential, MaskingCredential
-
-USER_AGENT = "airflow-provider-appservice"
-
-
-def _policies(config: IdentityConfig, bearer: Any, host: str, audience_label: str) -> list[Any]:
-    from azure.core.pipeline import policies
-
-    from airflow_provider_appservice.pinning import TokenPinningPolicy
-
-    return [
-        policies.RequestIdPolicy(),
-        policies.HeadersPolicy(),
-        policies.UserAgentPolicy(sdk_moniker=USER_AGENT),
-        policies.ProxyPolicy(),
-        policies.ContentDecodePolicy(),
-        # Kudu redirects nowhere useful; a redirect is refused rather than followed with a token.
-        policies.RedirectPolicy(permit_redirects=False),
-        policies.RetryPolicy(retry_total=0),
-        bearer,
-        TokenPinningPolicy(audience_label, [host]),
-        policies.NetworkTraceLoggingPolicy(),
-        policies.HttpLoggingPolicy(),
-    ]
 
 
 def build_scm_client(config: IdentityConfig, credential: MaskingCredential, scm_host: str) -> PipelineClient:
@@ -52,7 +30,7 @@ def build_scm_client(config: IdentityConfig, credential: MaskingCredential, scm_
     bearer = BearerTokenCredentialPolicy(credential, config.cloud.arm_scope)
     return PipelineClient(
         base_url=f"https://{scm_host}",
-        policies=_policies(config, bearer, scm_host, "ARM (SCM)"),
+        policies=policy_chain(bearer, "ARM (SCM)", [scm_host], aio=False),
         transport=RequestsTransport(connection_verify=resolve_verify(config.ca_bundle)),
     )
 
@@ -68,6 +46,6 @@ def build_async_scm_client(
     bearer = AsyncBearerTokenCredentialPolicy(credential, config.cloud.arm_scope)
     return AsyncPipelineClient(
         base_url=f"https://{scm_host}",
-        policies=_policies(config, bearer, scm_host, "ARM (SCM)"),
+        policies=policy_chain(bearer, "ARM (SCM)", [scm_host], aio=True),
         transport=AioHttpTransport(connection_verify=resolve_verify(config.ca_bundle)),
     )
