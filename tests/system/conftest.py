@@ -55,6 +55,17 @@ def cluster(tmp_path_factory, emulator, cluster_world) -> Iterator[AirflowCluste
         airflow.stop()
 
 
-def task_log(cluster: AirflowCluster, dag_id: str, run_id: str, task_id: str) -> str:
-    folder = Path(cluster.home) / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
-    return "\n".join(p.read_text(errors="replace") for p in sorted(folder.glob("*")) if p.is_file())
+def _task_folder(cluster: AirflowCluster, dag_id: str, run_id: str, task_id: str) -> Path:
+    return Path(cluster.home) / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
+
+
+def task_log(cluster: AirflowCluster, dag_id: str, run_id: str, task_id: str, trigger: bool = True) -> str:
+    """The task's log files (worker, and the triggerer's unless ``trigger=False``) as one text."""
+    files = sorted(p for p in _task_folder(cluster, dag_id, run_id, task_id).glob("*") if p.is_file())
+    return "\n".join(p.read_text(errors="replace") for p in files if trigger or ".trigger." not in p.name)
+
+
+def trigger_log_files(cluster: AirflowCluster, dag_id: str, run_id: str, task_id: str) -> dict[str, str]:
+    """``attempt=N.log.trigger.<triggerer job id>.log`` files: written only by a triggerer process."""
+    folder = _task_folder(cluster, dag_id, run_id, task_id)
+    return {p.name: p.read_text(errors="replace") for p in sorted(folder.glob("*.trigger.*.log"))}
