@@ -12,7 +12,9 @@ import contextlib
 import hashlib
 import logging
 import os
+import queue
 import tempfile
+import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator
@@ -38,7 +40,9 @@ _BY_EXTENSION = {
 _NOT_ONEDEPLOY = (".tar", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar")
 # Query parameters of a URL that are secrets (a blob SAS signature).
 SECRET_QUERY_KEYS = frozenset({"sig"})
-CHUNK = 1024 * 1024
+# 64 KiB: below glibc's mmap threshold, so chunks reuse heap memory instead of faulting in fresh
+# pages each time (1 MiB chunks measured ~25% slower through the proxy; benchmarks/deploy_memory.py).
+CHUNK = 64 * 1024
 PROGRESS_EVERY = 5.0  # seconds between progress lines
 
 
@@ -178,9 +182,12 @@ def prepare_package(
 class StreamingReader:
     """A file read in large chunks for an HTTP body: sha256 and progress as it goes.
 
-    urllib3 calls ``read(blocksize)``; this returns up to ``chunk`` bytes regardless, so a big
-    package crosses the proxy in few large writes (memory: one chunk). Progress (percent and
-    MB/s) goes to the log every ``every`` seconds. ``rewind()`` starts over for a re-upload.
+    urllib3 calls ``read(blocksize)`` (16 KiB); this returns up to ``chunk`` bytes regardless,
+    so there are fewer, larger writes. A helper thread reads and hashes the next
+    chunks while the current one is being sent (``hashlib`` and ``ssl`` both release the GIL),
+    so hashing costs no wall time; at most ``ahead + 2`` chunks exist at once. Progress
+    (percent and MB/s) goes to the log every ``every`` seconds. ``rewind()`` starts over for a
+    re-upload.
     """
 
     def __init__(
@@ -188,6 +195,7 @@ class StreamingReader:
         path: str,
         *,
         chunk: int = CHUNK,
+        ahead: int = 2,
         every: float = PROGRESS_EVERY,
         logger: logging.Logger | Any = log,
         clock: Callable[[], float] = time.monotonic,
@@ -195,16 +203,48 @@ class StreamingReader:
         self.path = path
         self.size = os.path.getsize(path)
         self.chunk = chunk
+        self.ahead = ahead
         self.every = every
         self.logger = logger
         self.clock = clock
         self._f = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self._thread: threading.Thread | None = None
+        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=ahead)
+        self._stop = threading.Event()
         self.rewind()
 
+    def _produce(self, q: queue.Queue[bytes | BaseException], stop: threading.Event) -> None:
+        try:
+            while not stop.is_set():
+                data = self._f.read(self.chunk)
+                if data:
+                    self.sha256.update(data)
+                q.put(data)
+                if not data:
+                    return
+        except BaseException as exc:  # handed to the reading side
+            q.put(exc)
+
+    def _stop_producer(self) -> None:
+        thread = self._thread
+        if thread is None:
+            return
+        self._stop.set()
+        while thread.is_alive():
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                thread.join(0.01)
+        self._thread = None
+
     def rewind(self) -> None:
+        self._stop_producer()
         self._f.seek(0)
         self.sent = 0
         self.sha256 = hashlib.sha256()
+        self._queue = queue.Queue(maxsize=self.ahead)
+        self._stop = threading.Event()
+        self._done = False
         self.started = self.clock()
         self._last = self.started
 
@@ -212,15 +252,25 @@ class StreamingReader:
         return self.size
 
     def read(self, size: int = -1) -> bytes:
-        data = self._f.read(max(size, self.chunk) if size and size > 0 else self.chunk)
-        if data:
-            self.sha256.update(data)
-            self.sent += len(data)
-            now = self.clock()
-            if now - self._last >= self.every:
-                self._last = now
-                self.log_progress(now)
-        return data
+        if self._done:
+            return b""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._produce, args=(self._queue, self._stop), name="package-reader", daemon=True
+            )
+            self._thread.start()
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        if not item:
+            self._done = True
+            return b""
+        self.sent += len(item)
+        now = self.clock()
+        if now - self._last >= self.every:
+            self._last = now
+            self.log_progress(now)
+        return item
 
     def log_progress(self, now: float | None = None) -> None:
         elapsed = max((now if now is not None else self.clock()) - self.started, 1e-9)
@@ -239,6 +289,7 @@ class StreamingReader:
         return self.sha256.hexdigest() if self.sent == self.size else None
 
     def close(self) -> None:
+        self._stop_producer()
         self._f.close()
 
     def __enter__(self) -> StreamingReader:

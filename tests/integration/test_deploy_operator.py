@@ -116,25 +116,6 @@ def asset_events(world, app: str, slot: str | None) -> list:
         return [e.extra.get("deployment_id") for e in events]
 
 
-def _async_scm_pipeline_is_sync() -> bool:
-    """transport/scm.py (not this slice's file) gives the async SCM pipeline the *sync*
-    Redirect/Retry policies, so every async SCM request fails; the fix is reported. Tests of the
-    trigger are expected to fail until it lands, and turn into XPASS (strict) when it does."""
-    from azure.core.pipeline import policies
-
-    from airflow_provider_appservice.transport import scm
-
-    source = Path(scm.__file__).read_text()
-    return "AsyncRetryPolicy" not in source and hasattr(policies, "AsyncRetryPolicy")
-
-
-needs_async_scm_fix = pytest.mark.xfail(
-    _async_scm_pipeline_is_sync(),
-    reason="transport/scm.py puts sync RetryPolicy/RedirectPolicy into the async SCM pipeline (diff reported)",
-    strict=True,
-)
-
-
 def run(dag, **conf):
     return dag.test(run_conf={"app_name": "shop", "slot": "production", **conf})
 
@@ -301,7 +282,6 @@ def test_kudus_permanent_409_fails_at_once_with_its_reason(world, contributor, d
     assert "DeploymentRefused" in text and "Run-From-Zip is set to a remote URL" in text
 
 
-@needs_async_scm_fix
 def test_deferrable_waits_in_the_trigger(world, contributor, dags, tmp_path, capfd):
     world.emu.deployment_behaviour(world.site, polls=4, runtime_after=1, log_lines=["collecting packages"])
     package = tmp_path / "d.zip"
@@ -346,7 +326,6 @@ def test_trigger_serializes_to_json_and_back_without_secrets():
     }
 
 
-@needs_async_scm_fix
 def test_sensor_tracks_a_deployment_id_and_latest(world, contributor, dags, clock, tmp_path):
     world.emu.deployment_behaviour(world.site, polls=3)
     package = tmp_path / "s.zip"
