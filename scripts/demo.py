@@ -1,8 +1,14 @@
-"""`make demo`: run the example DAGs against the embedded emulator and print what happened.
+"""`make demo`: the blue/green example DAG against the embedded emulator, with a short report.
 
-Everything runs offline: the emulator serves Entra ID, the managed-identity endpoint, ARM and
-Key Vault on loopback over real TLS, and the real Azure SDK talks to it. Airflow's own log
-output goes to build/demo/airflow.log; this prints a short report.
+Everything runs offline: the emulator serves Entra ID, the managed-identity endpoint, ARM,
+Key Vault, Kudu and the app itself on loopback over real TLS, and the real Azure SDK talks to
+it. The connection is a service principal whose secret Airflow never sees: the worker's
+managed identity reads it from Key Vault at run time.
+
+    make demo                          # healthy release: production ends on the new build
+    make demo DEMO_ARGS=--unhealthy    # production fails its health gate: automatic rollback
+
+Airflow's own log output goes to build/demo/airflow.log.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import os
 import sys
 import tempfile
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +30,7 @@ BUILD = REPO / "build" / "demo"
 
 @contextlib.contextmanager
 def quiet(log_path: Path) -> Iterator[None]:
-    """Send Airflow's chatter (fd 1 and 2) to a log file while a DAG runs."""
+    """Send Airflow's chatter (fd 1 and 2) to a log file while the DAG runs."""
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)
@@ -39,12 +46,18 @@ def quiet(log_path: Path) -> Iterator[None]:
             os.dup2(saved[1], 2)
 
 
-def connection(fields: dict) -> str:
-    return json.dumps({"conn_type": "azure_app_service", **fields})
+def release_package(version: str) -> Path:
+    package = BUILD / f"shop-{version}.zip"
+    with zipfile.ZipFile(package, "w") as archive:
+        archive.writestr("BUILD", version)
+        archive.writestr("app.py", f"print('shop {version}')\n")
+    return package
 
 
 def main() -> int:
-    argparse.ArgumentParser(description=__doc__).parse_args()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--unhealthy", action="store_true", help="make production fail its health gate after the swap")
+    args = parser.parse_args()
     BUILD.mkdir(parents=True, exist_ok=True)
     log_path = BUILD / "airflow.log"
     log_path.write_text("")
@@ -56,55 +69,77 @@ def main() -> int:
     )
     sys.path.insert(0, str(REPO))
     from airflow_provider_appservice.identity.tokens import LEDGER
-    from airflow_provider_appservice.testing import AppServiceEmulator
+    from airflow_provider_appservice.testing import AppServiceEmulator, Health
     from airflow_provider_appservice.testing.world import seed_default_world
-    from tests.support import load_dag, migrate_db, task_states, xcom_value
+    from tests.support import load_dag, migrate_db
 
     started = time.monotonic()
     with AppServiceEmulator() as emu, emu.apply_env():
         world = seed_default_world(emu)
-        base = {
-            "subscription_id": world["subscription_id"],
-            "resource_group": world["resource_group"],
-            "ca_bundle": emu.ca_path,
-        }
-        os.environ["AIRFLOW_CONN_APPSERVICE_MI"] = connection({"extra": {"auth_type": "managed_identity", **base}})
-        os.environ["AIRFLOW_CONN_APPSERVICE_KV"] = connection(
+        site_id = f"/subscriptions/{world['subscription_id']}/resourceGroups/{world['resource_group']}"
+        site = emu.world.find_site(f"{site_id}/providers/Microsoft.Web/sites/{world['site_name']}")
+        assert site is not None
+        slot = site.slots[world["slot_name"]]
+        emu.set_build(site, "v1")
+        emu.set_build(slot, "v1")
+        emu.deployment_behaviour(slot, polls=2)
+        if args.unhealthy:
+            emu.set_health(site, "/healthz", Health.unhealthy())
+        os.environ["AIRFLOW_CONN_AZURE_APP_SERVICE_DEFAULT"] = json.dumps(
             {
+                "conn_type": "azure_app_service",
                 "login": world["sp_client_id"],
                 "extra": {
                     "auth_type": "key_vault_service_principal",
                     "tenant_id": world["tenant_id"],
                     "key_vault_url": world["vault_url"],
                     "key_vault_secret_name": world["vault_secret_name"],
-                    **base,
+                    "subscription_id": world["subscription_id"],
+                    "resource_group": world["resource_group"],
+                    "ca_bundle": emu.ca_path,
                 },
             }
         )
-        print(f"emulator up: {world['site_host']} (tenant {world['tenant_id']})")
+        package = release_package("v2")
+        print(f"app {world['site_name']} ({world['site_host']}), production on build v1; releasing v2 via staging")
+        print(
+            f"identity: service principal {world['sp_client_id']} (tenant {world['tenant_id']}); its secret is "
+            f"read from {world['vault_url']} by the worker's managed identity, never stored in Airflow"
+        )
+        if args.unhealthy:
+            print("scenario: production will fail its health gate after the swap")
         with quiet(log_path):
             migrate_db()
-            dag = load_dag(REPO / "example_dags" / "read_app_state.py", "read_app_state")
-        ok = True
-        for conn_id, label in (("appservice_mi", "managed identity"), ("appservice_kv", "Key Vault-bootstrapped SP")):
-            t0 = time.monotonic()
-            with quiet(log_path):
-                run = dag.test(run_conf={"app_name": world["site_name"], "conn_id": conn_id, "slot": None})
-            states = task_states(run)
-            value = xcom_value(run, "read") or {}
-            ok &= states == {"read": "success"}
-            print(
-                f"read_app_state as {label:<26} -> {states['read']:<7} {value.get('name')} is "
-                f"{value.get('state')} at {value.get('default_host_name')} ({time.monotonic() - t0:.1f}s)"
+            dag = load_dag(REPO / "example_dags" / "blue_green_deploy.py", "blue_green_deploy")
+            run = dag.test(
+                run_conf={
+                    "app_name": world["site_name"],
+                    "package": str(package),
+                    "health_path": "/healthz",
+                    "probe_interval": 0.2,
+                    "gate_timeout": 3,
+                }
             )
-        print("token requests per audience (emulator):")
-        for audience in ("https://management.azure.com", "https://vault.azure.net", "api://AzureADTokenExchange"):
+        print("\nsteps:")
+        order = [t.task_id for t in dag.topological_sort()]
+        for ti in sorted(run.get_task_instances(), key=lambda ti: order.index(ti.task_id)):
+            took = (ti.end_date - ti.start_date).total_seconds() if ti.start_date and ti.end_date else 0.0
+            print(f"  {ti.task_id:<24} {ti.state!s:<10} {took:5.1f}s")
+        print("\ntoken requests per audience (emulator):")
+        for audience in ("https://management.azure.com", "https://vault.azure.net"):
             print(f"  {audience:<32} {emu.token_requests(audience=audience)}")
-        print("tokens seen per (identity, audience) in this process:")
+        print("  (one per identity and audience for the worker, plus one per trigger: dag.test() runs each")
+        print("   trigger in its own event loop; a real triggerer shares one credential per loop)")
+        print("distinct tokens per identity and audience (this process):")
         for (who, audience), count in sorted(LEDGER.counts().items()):
-            print(f"  {who:<70} {audience:<30} {count}")
-    print(f"{'SUCCESS' if ok else 'FAILED'} in {time.monotonic() - started:.1f}s (Airflow log: {log_path})")
-    return 0 if ok else 1
+            print(f"  {who[:60]:<60} {audience:<30} {count}")
+        production, staging = emu.build_of(site), emu.build_of(slot)
+    ok = str(run.state) == ("failed" if args.unhealthy else "success")
+    outcome = f"run {run.state}: production serves {production}, staging holds {staging}" + (
+        " (rolled back automatically)" if args.unhealthy and production == "v1" else ""
+    )
+    print(f"\n{'OK' if ok else 'UNEXPECTED'}: {outcome}; {time.monotonic() - started:.1f}s (Airflow log: {log_path})")
+    return 0 if ok and production == ("v1" if args.unhealthy else "v2") else 1
 
 
 if __name__ == "__main__":

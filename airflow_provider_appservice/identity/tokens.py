@@ -53,7 +53,7 @@ class TokenLedger:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._seen: dict[tuple[str, str], str] = {}
+        self._seen: dict[tuple[str, str], set[str]] = {}
         self._counts: Counter[tuple[str, str]] = Counter()
         self._claims: dict[str, dict[str, str]] = {}
 
@@ -62,9 +62,10 @@ class TokenLedger:
         key = (principal, " ".join(audience_of(s) for s in scopes))
         digest = hashlib.sha256(token.encode()).hexdigest()
         with self._lock:
-            if self._seen.get(key) == digest:
+            seen = self._seen.setdefault(key, set())
+            if digest in seen:  # a token already counted (e.g. from another cached client)
                 return False
-            self._seen[key] = digest
+            seen.add(digest)
             self._counts[key] += 1
             claims = claims_of(token)
             if claims:
