@@ -6,10 +6,10 @@ Security reviewers grep task logs for ``AUDIT``; the line never carries a token 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow_provider_appservice.identity.config import IdentityConfig
-from airflow_provider_appservice.identity.tokens import LEDGER
+if TYPE_CHECKING:
+    from airflow_provider_appservice.identity.config import IdentityConfig
 
 AUDIT_LOGGER = logging.getLogger("airflow_provider_appservice.audit")
 
@@ -24,6 +24,8 @@ def audit_line(
     correlation_id: str | None = None,
     **details: Any,
 ) -> str:
+    from airflow_provider_appservice.identity.tokens import LEDGER
+
     claims = LEDGER.claims(identity.principal_label)
     fields = {
         "action": action,

@@ -78,3 +78,22 @@ class AmbiguousOutcomeError(AppServiceError):
 
 class WaitTimeout(AppServiceError):
     """A bounded wait ran out: what was awaited, for how long, and the last state seen."""
+
+
+class DeploymentFailed(AppServiceError):
+    """Kudu or the runtime reported the deployment as failed: the message carries the last log
+    lines and the log URL. A retry redeploys the same package, so it is not retried by Airflow."""
+
+    def __init__(self, message: str, *, deployment_id: str | None, status: str, log_url: str | None) -> None:
+        self.deployment_id = deployment_id
+        self.status = status
+        self.log_url = log_url
+        super().__init__(message)
+
+
+class PackageError(AppServiceError):
+    """The package cannot be deployed as given (missing, unreadable, unknown type)."""
+
+
+class KeyVaultReferenceError(AppServiceError):
+    """A Key Vault reference did not resolve with the app's identity (a fix is needed, not a retry)."""

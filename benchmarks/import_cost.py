@@ -66,6 +66,8 @@ def main() -> None:
         f"(min {min(samples):.1f}, max {max(samples):.1f}); budget 20 ms -> {median / 20:.2f}x of budget"
     )
     print(f"azure.* modules imported: {len(azure)}{' ' + ', '.join(azure[:5]) if azure else ''}")
+    hook_samples = [timed("import airflow_provider_appservice.hooks.app_service\n")[0] * 1000 for _ in range(args.runs)]
+    print(f"the hook module alone: median {statistics.median(hook_samples):.1f} ms of {args.runs} runs")
     peer = "import azure.mgmt.web\n"
     peer_samples = [timed(peer)[0] * 1000 for _ in range(args.runs)]
     print(

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseHook
 
 from airflow_provider_appservice.errors import AppServiceError, AzureRequestError
-from airflow_provider_appservice.identity.config import IdentityConfig, parse_identity_config
 
 if TYPE_CHECKING:
     from azure.mgmt.web import WebSiteManagementClient
     from azure.mgmt.web.aio import WebSiteManagementClient as AsyncWebSiteManagementClient
 
+    from airflow_provider_appservice.identity.config import IdentityConfig
     from airflow_provider_appservice.identity.tokens import AsyncMaskingCredential, MaskingCredential
 
 
@@ -40,6 +40,8 @@ _async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _
 
 def config_from_connection(conn: Any) -> IdentityConfig:
     """Check an Airflow Connection and return its identity settings."""
+    from airflow_provider_appservice.identity.config import parse_identity_config
+
     return parse_identity_config(conn.conn_id, login=conn.login, password=conn.password, extras=conn.extra_dejson or {})
 
 

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from airflow_provider_appservice.errors import AppServiceError, PermanentAzureError, WaitTimeout
+from airflow_provider_appservice.errors import AppServiceError, DeploymentFailed, PermanentAzureError, WaitTimeout
 from airflow_provider_appservice.operations.kudu_status import DeploymentTracker, LogFollower, Outcome, Phase
 from airflow_provider_appservice.operations.packages import PackageSpec, StreamingReader, redact_url
 from airflow_provider_appservice.operations.targets import AppTarget
@@ -43,17 +43,6 @@ PERMANENT_409_MARKERS = ("run-from-zip", "website_run_from_package", "website_us
 NOT_APPLIED = frozenset({429, 503})
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 PUBLISH_ACTION = "publish/action"
-
-
-class DeploymentFailed(AppServiceError):
-    """Kudu or the runtime reported the deployment as failed: the message carries the last log
-    lines and the log URL. A retry redeploys the same package, so it is not retried by Airflow."""
-
-    def __init__(self, message: str, *, deployment_id: str | None, status: str, log_url: str | None) -> None:
-        self.deployment_id = deployment_id
-        self.status = status
-        self.log_url = log_url
-        super().__init__(message)
 
 
 class DeploymentRefused(PermanentAzureError):

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit, urlunsplit
 
-from airflow_provider_appservice.errors import AppServiceError
+from airflow_provider_appservice.errors import PackageError
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +44,6 @@ SECRET_QUERY_KEYS = frozenset({"sig"})
 # pages each time (1 MiB chunks measured ~25% slower through the proxy; benchmarks/deploy_memory.py).
 CHUNK = 64 * 1024
 PROGRESS_EVERY = 5.0  # seconds between progress lines
-
-
-class PackageError(AppServiceError):
-    """The package cannot be deployed as given (missing, unreadable, unknown type)."""
 
 
 def is_url(package: str) -> bool:

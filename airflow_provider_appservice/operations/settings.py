@@ -70,10 +70,6 @@ class SettingsRaceError(AppServiceError):
     """The re-read after a write did not show this task's change: another writer raced it."""
 
 
-class KeyVaultReferenceError(AppServiceError):
-    """A Key Vault reference did not resolve with the app's identity (a fix is needed, not a retry)."""
-
-
 class KeyVaultReferenceTimeout(AppServiceError):
     """Key Vault references were still pending when the bound ran out (a later retry may pass)."""
 

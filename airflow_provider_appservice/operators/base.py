@@ -17,11 +17,11 @@ from airflow.sdk.definitions.retry_policy import ExceptionRetryPolicy, RetryActi
 from airflow_provider_appservice.errors import ConnectionConfigError
 from airflow_provider_appservice.hooks.app_service import AppServiceHook
 from airflow_provider_appservice.links.portal import PORTAL_URL_KEY, AppServicePortalLink, portal_url
-from airflow_provider_appservice.operations.targets import AppTarget, normalise_slot
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_provider_appservice.operations.targets import AppTarget
     from airflow_provider_appservice.transport.backoff import Backoff
 
 # Errors no Airflow retry can fix: fail the task at once instead of burning its retries.
@@ -74,6 +74,8 @@ class AppServiceTargetMixin:
 
     @property
     def target(self) -> AppTarget:
+        from airflow_provider_appservice.operations.targets import AppTarget, normalise_slot
+
         resource_group = self.resource_group or self.hook.identity.resource_group
         if not resource_group:
             raise ConnectionConfigError(

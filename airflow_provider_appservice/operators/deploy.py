@@ -28,8 +28,8 @@ DEPLOY_RETRY_POLICY = ExceptionRetryPolicy(
     rules=[
         RetryRule(
             exception=[
-                "airflow_provider_appservice.operations.deploy.DeploymentFailed",
-                "airflow_provider_appservice.operations.packages.PackageError",
+                "airflow_provider_appservice.errors.DeploymentFailed",
+                "airflow_provider_appservice.errors.PackageError",
             ],
             action=RetryAction.FAIL,
             reason="The deployment failed or the package is unusable; deploying it again cannot help",

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 SETTINGS_RETRY_POLICY = ExceptionRetryPolicy(
     rules=[
         RetryRule(
-            exception=["airflow_provider_appservice.operations.settings.KeyVaultReferenceError"],
+            exception=["airflow_provider_appservice.errors.KeyVaultReferenceError"],
             action=RetryAction.FAIL,
             reason="A Key Vault reference does not resolve with the app's identity; a retry cannot fix it",
         ),
@@ -289,8 +289,8 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
         cs_references: Mapping[str, ReferenceStatus],
         timeout: float,
     ) -> None:
+        from airflow_provider_appservice.errors import KeyVaultReferenceError
         from airflow_provider_appservice.operations.settings import (
-            KeyVaultReferenceError,
             KeyVaultReferenceTimeout,
             describe_reference_failures,
         )

@@ -388,7 +388,8 @@ def test_json_text_fields_are_parsed_and_masked_and_the_retry_policy_fails_fast(
     from airflow.sdk.definitions.retry_policy import RetryAction
     from airflow.sdk.log import redact
 
-    from airflow_provider_appservice.operations.settings import KeyVaultReferenceError, KeyVaultReferenceTimeout
+    from airflow_provider_appservice.errors import KeyVaultReferenceError
+    from airflow_provider_appservice.operations.settings import KeyVaultReferenceTimeout
     from airflow_provider_appservice.operators.settings import AppServiceUpdateAppSettingsOperator
 
     canary = "canary-json-" + secrets.token_hex(8)

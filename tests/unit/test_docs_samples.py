@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-PAGES = sorted((REPO / "docs").glob("*.md")) + [REPO / "README.md"]
+PAGES = [*sorted((REPO / "docs").glob("*.md")), REPO / "README.md"]
 FENCE = re.compile(r"^```(\w+)[^\n]*\n(.*?)^```", re.S | re.M)
 
 
@@ -39,7 +39,7 @@ def test_python_sample_compiles_and_its_imports_resolve(where, code):
     tree = ast.parse(code, filename=where)
     imports = [node for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)]
     namespace: dict = {}
-    exec(compile(ast.Module(body=imports, type_ignores=[]), where, "exec"), namespace)  # noqa: S102
+    exec(compile(ast.Module(body=imports, type_ignores=[]), where, "exec"), namespace)
     provider_names = [
         alias.asname or alias.name
         for node in imports

@@ -95,7 +95,9 @@ def test_every_listed_module_and_link_imports_without_azure():
     import sys
 
     info = get_provider_info()
-    modules = [m for key in ("hooks", "operators", "sensors", "triggers") for item in info[key] for m in item["python-modules"]]
+    modules = [
+        m for key in ("hooks", "operators", "sensors", "triggers") for item in info[key] for m in item["python-modules"]
+    ]
     links = info["extra-links"]
     code = (
         "import importlib, sys\n"
