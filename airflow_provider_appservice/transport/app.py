@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from airflow_provider_appservice.identity.config import IdentityConfig
-from airflow_provider_appservice.tls import resolve_verify
+from airflow_provider_appservice.tls import aiohttp_transport, resolve_verify
 from airflow_provider_appservice.transport.pipelines import policy_chain
 
 if TYPE_CHECKING:
@@ -51,13 +51,12 @@ def build_async_app_client(
 ) -> AsyncPipelineClient:
     from azure.core import AsyncPipelineClient
     from azure.core.pipeline.policies import AsyncBearerTokenCredentialPolicy
-    from azure.core.pipeline.transport import AioHttpTransport
 
     bearer = AsyncBearerTokenCredentialPolicy(credential, scope) if credential is not None and scope else None
     return AsyncPipelineClient(
         base_url=base_url,
         policies=policy_chain(bearer, "app", [*hosts, *config.allowed_hosts], aio=True),
-        transport=AioHttpTransport(connection_verify=resolve_verify(config.ca_bundle)),
+        transport=aiohttp_transport(config.ca_bundle),
     )
 
 

@@ -44,7 +44,13 @@ def build_arm_client(config: IdentityConfig, credential: MaskingCredential) -> W
 def build_async_arm_client(config: IdentityConfig, credential: AsyncMaskingCredential) -> AsyncWebSiteManagementClient:
     from azure.mgmt.web.aio import WebSiteManagementClient
 
-    return WebSiteManagementClient(credential, config.require_subscription(), **arm_client_kwargs(config))
+    from airflow_provider_appservice.tls import aiohttp_transport
+
+    kwargs = arm_client_kwargs(config)
+    kwargs.pop("connection_verify")
+    return WebSiteManagementClient(
+        credential, config.require_subscription(), transport=aiohttp_transport(config.ca_bundle), **kwargs
+    )
 
 
 class ResponseIds:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from airflow_provider_appservice.identity.config import IdentityConfig
-from airflow_provider_appservice.tls import resolve_verify
+from airflow_provider_appservice.tls import aiohttp_transport, resolve_verify
 from airflow_provider_appservice.transport.pipelines import policy_chain
 
 if TYPE_CHECKING:
@@ -41,11 +41,10 @@ def build_async_scm_client(
     """Async twin of :func:`build_scm_client`, for triggers."""
     from azure.core import AsyncPipelineClient
     from azure.core.pipeline.policies import AsyncBearerTokenCredentialPolicy
-    from azure.core.pipeline.transport import AioHttpTransport
 
     bearer = AsyncBearerTokenCredentialPolicy(credential, config.cloud.arm_scope)
     return AsyncPipelineClient(
         base_url=f"https://{scm_host}",
         policies=policy_chain(bearer, "ARM (SCM)", [scm_host], aio=True),
-        transport=AioHttpTransport(connection_verify=resolve_verify(config.ca_bundle)),
+        transport=aiohttp_transport(config.ca_bundle),
     )
