@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
+from airflow.sdk import PokeReturnValue
 
-from airflow_provider_appservice.hooks.app_service import AppServiceHook
 from airflow_provider_appservice.links.deployment_log import DEPLOYMENT_LOG_URL_KEY, AppServiceDeploymentLogLink
 from airflow_provider_appservice.links.portal import AppServicePortalLink
-from airflow_provider_appservice.operators.base import TARGET_FIELDS, AppServiceTargetMixin
+from airflow_provider_appservice.operators.base import TARGET_FIELDS
 from airflow_provider_appservice.operators.deploy import DEPLOY_RETRY_POLICY
+from airflow_provider_appservice.sensors.base import AppServiceBaseSensor
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from airflow_provider_appservice.operations.kudu_status import DeploymentTracker
 
 
-class AppServiceDeploymentSensor(AppServiceTargetMixin, BaseSensorOperator):
+class AppServiceDeploymentSensor(AppServiceBaseSensor):
     """Succeed when a deployment succeeds (Kudu, then the runtime status where offered); fail
     at once, with the last log lines, when it fails. Pokes once, then defers if deferrable.
 
@@ -32,23 +32,16 @@ class AppServiceDeploymentSensor(AppServiceTargetMixin, BaseSensorOperator):
 
     template_fields: Sequence[str] = (*TARGET_FIELDS, "deployment_id")
     operator_extra_links = (AppServicePortalLink(), AppServiceDeploymentLogLink())
+    default_retry_policy = DEPLOY_RETRY_POLICY
 
     def __init__(
         self,
         *,
-        app_name: str,
-        resource_group: str | None = None,
-        slot: str | None = None,
-        azure_app_service_conn_id: str = AppServiceHook.default_conn_name,
         deployment_id: str = "latest",
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("retry_policy", DEPLOY_RETRY_POLICY)
         super().__init__(**kwargs)
-        self._init_target(app_name, resource_group, slot, azure_app_service_conn_id)
         self.deployment_id = deployment_id
-        self.deferrable = deferrable
         self._tracker: DeploymentTracker | None = None
         self._scm_host: str | None = None
 

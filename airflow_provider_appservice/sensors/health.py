@@ -6,13 +6,11 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseSensorOperator, conf
 from airflow.sdk.exceptions import AirflowSensorTimeout
 
 from airflow_provider_appservice.errors import AppServiceError
-from airflow_provider_appservice.hooks.app_service import AppServiceHook
-from airflow_provider_appservice.links.portal import AppServicePortalLink
-from airflow_provider_appservice.operators.base import APP_SERVICE_RETRY_POLICY, TARGET_FIELDS, AppServiceTargetMixin
+from airflow_provider_appservice.operators.base import TARGET_FIELDS
+from airflow_provider_appservice.sensors.base import AppServiceBaseSensor
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -21,7 +19,7 @@ if TYPE_CHECKING:
     from airflow_provider_appservice.operations.health import HealthCheck, HealthGate
 
 
-class AppServiceHealthSensor(AppServiceTargetMixin, BaseSensorOperator):
+class AppServiceHealthSensor(AppServiceBaseSensor):
     """Wait until ``path`` answers healthy ``required_consecutive`` times in a row.
 
     A bad answer resets the count; a redirect (e.g. Easy Auth's login page) is never healthy.
@@ -54,15 +52,10 @@ class AppServiceHealthSensor(AppServiceTargetMixin, BaseSensorOperator):
         "probe_interval",
         "gate_timeout",
     )
-    operator_extra_links = (AppServicePortalLink(),)
 
     def __init__(
         self,
         *,
-        app_name: str,
-        resource_group: str | None = None,
-        slot: str | None = None,
-        azure_app_service_conn_id: str = AppServiceHook.default_conn_name,
         path: str = "/",
         auth: str | None = None,
         required_consecutive: int = 3,
@@ -75,12 +68,9 @@ class AppServiceHealthSensor(AppServiceTargetMixin, BaseSensorOperator):
         base_url: str | None = None,
         probe_interval: float | str | None = None,
         gate_timeout: float | str | None = None,
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("retry_policy", APP_SERVICE_RETRY_POLICY)
         super().__init__(**kwargs)
-        self._init_target(app_name, resource_group, slot, azure_app_service_conn_id)
         self.path = path
         self.auth = auth
         self.required_consecutive = required_consecutive
@@ -93,10 +83,9 @@ class AppServiceHealthSensor(AppServiceTargetMixin, BaseSensorOperator):
         self.base_url = base_url
         self.probe_interval = probe_interval
         self.gate_timeout = gate_timeout
-        self.deferrable = deferrable
         if required_consecutive < 1:
             raise ValueError("required_consecutive must be at least 1")
-        if self.mode == "reschedule" and required_consecutive > 1 and not deferrable:
+        if self.mode == "reschedule" and required_consecutive > 1 and not self.deferrable:
             raise ValueError(
                 f"{self.task_id}: mode='reschedule' forgets the streak of good answers between pokes; "
                 "use deferrable=True (or mode='poke') with required_consecutive > 1"

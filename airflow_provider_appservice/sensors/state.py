@@ -10,39 +10,27 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseSensorOperator, conf
-
 from airflow_provider_appservice.errors import AppServiceError
-from airflow_provider_appservice.hooks.app_service import AppServiceHook
-from airflow_provider_appservice.links.portal import AppServicePortalLink
-from airflow_provider_appservice.operators.base import APP_SERVICE_RETRY_POLICY, TARGET_FIELDS, AppServiceTargetMixin
+from airflow_provider_appservice.operators.base import TARGET_FIELDS
+from airflow_provider_appservice.sensors.base import AppServiceBaseSensor
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class AppServiceStateSensor(AppServiceTargetMixin, BaseSensorOperator):
+class AppServiceStateSensor(AppServiceBaseSensor):
     """Wait for ``target_state`` (``Running`` or ``Stopped``); pokes once, then defers if deferrable."""
 
     template_fields: Sequence[str] = (*TARGET_FIELDS, "target_state")
-    operator_extra_links = (AppServicePortalLink(),)
 
     def __init__(
         self,
         *,
-        app_name: str,
-        resource_group: str | None = None,
-        slot: str | None = None,
-        azure_app_service_conn_id: str = AppServiceHook.default_conn_name,
         target_state: str = "Running",
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("retry_policy", APP_SERVICE_RETRY_POLICY)
         super().__init__(**kwargs)
-        self._init_target(app_name, resource_group, slot, azure_app_service_conn_id)
         self.target_state = target_state
-        self.deferrable = deferrable
 
     def poke(self, context: Context) -> bool:
         from airflow_provider_appservice.operations.sites import get_site
