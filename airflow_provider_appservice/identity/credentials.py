@@ -113,7 +113,9 @@ def get_credential(config: IdentityConfig) -> MaskingCredential:
     with _sync_lock:
         cred = _sync_credentials.get(config.fingerprint)
         if cred is None:
-            cred = MaskingCredential(_build(config, aio=False), config.principal_label)
+            cred = MaskingCredential(
+                _build(config, aio=False), config.principal_label, rebuild=lambda: _build(config, aio=False)
+            )
             _sync_credentials[config.fingerprint] = cred
         return cred
 
@@ -124,7 +126,9 @@ def get_async_credential(config: IdentityConfig) -> AsyncMaskingCredential:
     per_loop = _async_credentials.setdefault(loop, {})
     cred = per_loop.get(config.fingerprint)
     if cred is None:
-        cred = AsyncMaskingCredential(_build(config, aio=True), config.principal_label)
+        cred = AsyncMaskingCredential(
+            _build(config, aio=True), config.principal_label, rebuild=lambda: _build(config, aio=True)
+        )
         per_loop[config.fingerprint] = cred
     return cred
 

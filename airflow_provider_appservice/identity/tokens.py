@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import Counter
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -110,11 +111,26 @@ async def _amask(token: str) -> None:
 
 
 class MaskingCredential:
-    """Sync credential wrapper: every token is masked and counted before anyone sees it."""
+    """Sync credential wrapper: every token is masked and counted before anyone sees it.
 
-    def __init__(self, inner: TokenCredential, principal: str) -> None:
+    ``rebuild`` makes :meth:`renew` possible: a fresh inner credential (an empty token cache)
+    for when Azure rejects a token this process still believes valid (clock skew, revocation).
+    """
+
+    def __init__(self, inner: TokenCredential, principal: str, rebuild: Callable[[], Any] | None = None) -> None:
         self._inner = inner
         self.principal = principal
+        self._rebuild = rebuild
+
+    def renew(self) -> bool:
+        """Drop the cached tokens by rebuilding the inner credential; False if it cannot."""
+        if self._rebuild is None:
+            return False
+        old, self._inner = self._inner, self._rebuild()
+        close = getattr(old, "close", None)
+        if close:
+            close()
+        return True
 
     def _seen(self, scopes: tuple[str, ...], token: str) -> None:
         if LEDGER.record(self.principal, scopes, token):
@@ -152,9 +168,18 @@ class MaskingCredential:
 class AsyncMaskingCredential:
     """Async twin of :class:`MaskingCredential`, masking with ``amask_secret``."""
 
-    def __init__(self, inner: AsyncTokenCredential, principal: str) -> None:
+    def __init__(self, inner: AsyncTokenCredential, principal: str, rebuild: Callable[[], Any] | None = None) -> None:
         self._inner = inner
         self.principal = principal
+        self._rebuild = rebuild
+
+    async def arenew(self) -> bool:
+        """Async twin of :meth:`MaskingCredential.renew`."""
+        if self._rebuild is None:
+            return False
+        old, self._inner = self._inner, self._rebuild()
+        await old.close()
+        return True
 
     async def _seen(self, scopes: tuple[str, ...], token: str) -> None:
         if LEDGER.record(self.principal, scopes, token):

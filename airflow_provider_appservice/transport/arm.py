@@ -7,6 +7,7 @@ LRO poller URLs included.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_appservice.identity.config import IdentityConfig
@@ -17,6 +18,39 @@ if TYPE_CHECKING:
     from azure.mgmt.web.aio import WebSiteManagementClient as AsyncWebSiteManagementClient
 
     from airflow_provider_appservice.identity.tokens import AsyncMaskingCredential, MaskingCredential
+
+
+@functools.cache
+def _renewing_policies() -> tuple[type, type]:
+    """ARM bearer policies that answer a 401 with one token renewal, then give up.
+
+    azure-core calls ``on_challenge`` once per request for a 401 carrying WWW-Authenticate and
+    re-sends once if it returns True; by default it does so only for CAE claims challenges.
+    Here any 401 also renews the credential (an empty cache, so a genuinely new token) and is
+    re-sent once: a token ARM rejects as expired or revoked is replaced; a second 401 fails.
+    """
+    from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy, AsyncARMChallengeAuthenticationPolicy
+
+    class RenewingARMPolicy(ARMChallengeAuthenticationPolicy):
+        def on_challenge(self, request: Any, response: Any) -> bool:
+            if super().on_challenge(request, response):
+                return True
+            if not getattr(self._credential, "renew", lambda: False)():
+                return False
+            self.authorize_request(request, *self._scopes)
+            return True
+
+    class AsyncRenewingARMPolicy(AsyncARMChallengeAuthenticationPolicy):
+        async def on_challenge(self, request: Any, response: Any) -> bool:
+            if await super().on_challenge(request, response):
+                return True
+            renew = getattr(self._credential, "arenew", None)
+            if renew is None or not await renew():
+                return False
+            await self.authorize_request(request, *self._scopes)
+            return True
+
+    return RenewingARMPolicy, AsyncRenewingARMPolicy
 
 
 def arm_client_kwargs(config: IdentityConfig) -> dict[str, Any]:
@@ -38,7 +72,13 @@ def arm_client_kwargs(config: IdentityConfig) -> dict[str, Any]:
 def build_arm_client(config: IdentityConfig, credential: MaskingCredential) -> WebSiteManagementClient:
     from azure.mgmt.web import WebSiteManagementClient
 
-    return WebSiteManagementClient(credential, config.require_subscription(), **arm_client_kwargs(config))
+    sync_policy, _ = _renewing_policies()
+    return WebSiteManagementClient(
+        credential,
+        config.require_subscription(),
+        authentication_policy=sync_policy(credential, config.cloud.arm_scope),
+        **arm_client_kwargs(config),
+    )
 
 
 def build_async_arm_client(config: IdentityConfig, credential: AsyncMaskingCredential) -> AsyncWebSiteManagementClient:
@@ -48,8 +88,13 @@ def build_async_arm_client(config: IdentityConfig, credential: AsyncMaskingCrede
 
     kwargs = arm_client_kwargs(config)
     kwargs.pop("connection_verify")
+    _, async_policy = _renewing_policies()
     return WebSiteManagementClient(
-        credential, config.require_subscription(), transport=aiohttp_transport(config.ca_bundle), **kwargs
+        credential,
+        config.require_subscription(),
+        transport=aiohttp_transport(config.ca_bundle),
+        authentication_policy=async_policy(credential, config.cloud.arm_scope),
+        **kwargs,
     )
 
 
