@@ -355,6 +355,34 @@ def _feed_kudu(tracker: DeploymentTracker, target: AppTarget, response: Any) -> 
     return tracker.on_kudu(status, body if isinstance(body, Mapping) else None, retry_after)
 
 
+def _on_poll_error(tracker: Any, target: AppTarget, deployment_id: str | None, exc: Exception) -> list[str]:
+    """A failed status poll: transient failures are the tracker's to count; others end the wait."""
+    from azure.core.exceptions import HttpResponseError
+
+    if not isinstance(exc, HttpResponseError):
+        return list(tracker.on_transient(type(exc).__name__))
+    if exc.status_code in TRANSIENT_STATUS:
+        return list(tracker.on_transient(f"HTTP {exc.status_code}"))
+    raise from_azure_error(
+        f"Reading the runtime status of deployment {deployment_id} on '{target.label}'",
+        exc,
+        required_action=target.action("deploymentStatus/read"),
+    ) from None
+
+
+def failure_from_event(label: str, event: Mapping[str, Any], message: str) -> DeploymentFailed:
+    """The error a failed deployment ends a task with: status, last log lines, log URL."""
+    lines = "\n".join(f"  {line}" for line in event.get("last_lines") or []) or "  (the deployment log is empty)"
+    return DeploymentFailed(
+        f"Deployment {event.get('deployment_id')} to {label} failed "
+        f"({event.get('deployment_status')}): {message}\nLast log lines:\n{lines}\n"
+        f"Deployment log: {event.get('log_url') or 'n/a'}",
+        deployment_id=event.get("deployment_id"),
+        status=str(event.get("deployment_status")),
+        log_url=event.get("log_url"),
+    )
+
+
 def _feed_runtime(tracker: DeploymentTracker, target: AppTarget, answer: tuple[int, Any]) -> list[str]:
     status, props = answer
     return tracker.on_runtime(status, props if status != 404 else None)
@@ -426,17 +454,8 @@ def step_once(
         else:
             response = scm.send_request(HttpRequest("GET", scm.format_url(_kudu_path(tracker))))
             messages = _feed_kudu(tracker, target, response)
-    except (ServiceRequestError, ServiceResponseError) as exc:
-        messages = tracker.on_transient(type(exc).__name__)
-    except HttpResponseError as exc:
-        if exc.status_code in TRANSIENT_STATUS:
-            messages = tracker.on_transient(f"HTTP {exc.status_code}")
-        else:
-            raise from_azure_error(
-                f"Reading the runtime status of deployment {step.deployment_id} on '{target.label}'",
-                exc,
-                required_action=target.action("deploymentStatus/read"),
-            ) from None
+    except (ServiceRequestError, ServiceResponseError, HttpResponseError) as exc:
+        messages = _on_poll_error(tracker, target, step.deployment_id, exc)
     for message in messages:
         logger.info("%s: %s", target.label, message)
     if follower is not None and tracker.wants_log:
@@ -557,17 +576,8 @@ async def atrack(
                 response = await scm.send_request(HttpRequest("GET", scm.format_url(_kudu_path(tracker))))
                 await response.read()
                 messages = _feed_kudu(tracker, target, response)
-        except (ServiceRequestError, ServiceResponseError) as exc:
-            messages = tracker.on_transient(type(exc).__name__)
-        except HttpResponseError as exc:
-            if exc.status_code in TRANSIENT_STATUS:
-                messages = tracker.on_transient(f"HTTP {exc.status_code}")
-            else:
-                raise from_azure_error(
-                    f"Reading the runtime status of deployment {step.deployment_id} on '{target.label}'",
-                    exc,
-                    required_action=target.action("deploymentStatus/read"),
-                ) from None
+        except (ServiceRequestError, ServiceResponseError, HttpResponseError) as exc:
+            messages = _on_poll_error(tracker, target, step.deployment_id, exc)
         for message in messages:
             logger.info("%s: %s", target.label, message)
         if tracker.wants_log:

@@ -377,7 +377,7 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         from airflow_provider_appservice.errors import AppServiceError
-        from airflow_provider_appservice.operations.deploy import DeploymentFailed, DeploymentTimeout
+        from airflow_provider_appservice.operations.deploy import DeploymentTimeout
 
         state: dict[str, Any] = dict(cast(dict, context["task_state_store"].get(STATE_KEY) or {}))
         status = event.get("status")
@@ -392,17 +392,9 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
                 f"of this task reconnects to it. Log: {event.get('log_url') or 'n/a'}"
             )
         if status == "failed":
-            lines = (
-                "\n".join(f"  {line}" for line in event.get("last_lines") or []) or "  (the deployment log is empty)"
-            )
-            raise DeploymentFailed(
-                f"Deployment {event.get('deployment_id')} to {self.target.label} failed "
-                f"({event.get('deployment_status')}): {message}\nLast log lines:\n{lines}\n"
-                f"Deployment log: {event.get('log_url') or 'n/a'}",
-                deployment_id=event.get("deployment_id"),
-                status=str(event.get("deployment_status")),
-                log_url=event.get("log_url"),
-            )
+            from airflow_provider_appservice.operations.deploy import failure_from_event
+
+            raise failure_from_event(self.target.label, event, message)
         raise AppServiceError(message)
 
     def _push_log_link(self, context: Context, state: dict[str, Any]) -> None:

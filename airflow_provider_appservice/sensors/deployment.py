@@ -122,7 +122,7 @@ class AppServiceDeploymentSensor(AppServiceBaseSensor):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         from airflow_provider_appservice.errors import AppServiceError
-        from airflow_provider_appservice.operations.deploy import DeploymentFailed, DeploymentTimeout
+        from airflow_provider_appservice.operations.deploy import DeploymentTimeout
 
         status = event.get("status")
         if event.get("log_url"):
@@ -134,15 +134,7 @@ class AppServiceDeploymentSensor(AppServiceBaseSensor):
         if status == "timeout":
             raise DeploymentTimeout(f"{self.target.label}: {message}")
         if status == "failed":
-            lines = (
-                "\n".join(f"  {line}" for line in event.get("last_lines") or []) or "  (the deployment log is empty)"
-            )
-            raise DeploymentFailed(
-                f"Deployment {event.get('deployment_id')} to {self.target.label} failed "
-                f"({event.get('deployment_status')}): {message}\nLast log lines:\n{lines}\n"
-                f"Deployment log: {event.get('log_url') or 'n/a'}",
-                deployment_id=event.get("deployment_id"),
-                status=str(event.get("deployment_status")),
-                log_url=event.get("log_url"),
-            )
+            from airflow_provider_appservice.operations.deploy import failure_from_event
+
+            raise failure_from_event(self.target.label, event, message)
         raise AppServiceError(message)
