@@ -70,5 +70,16 @@ def use_conn(monkeypatch: pytest.MonkeyPatch):
     return register
 
 
+@pytest.fixture
+def contributor(world, use_conn):
+    """A service principal with Website Contributor on the subscription, as the default connection."""
+    sp = world.emu.add_service_principal(world.tenant)
+    world.emu.assign_role(sp, "Website Contributor", f"/subscriptions/{world.subscription_id}")
+    use_conn(
+        "azure_app_service_default", world.conn("service_principal_secret", login=sp.client_id, password=sp.secret)
+    )
+    return sp
+
+
 def env_without_ambient_identity() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")}

@@ -13,15 +13,6 @@ def dag():
     return load_dag(REPO / "tests" / "dags" / "container_deploy.py", "container_deploy")
 
 
-@pytest.fixture
-def contributor(world, use_conn):
-    sp = world.emu.add_service_principal(world.tenant)
-    world.emu.assign_role(sp, "Website Contributor", f"/subscriptions/{world.subscription_id}")
-    use_conn(
-        "azure_app_service_default", world.conn("service_principal_secret", login=sp.client_id, password=sp.secret)
-    )
-
-
 def test_a_healthy_image_is_set_with_managed_identity_pull_and_serves(world, contributor, dag):
     run = dag.test(run_conf={"app_name": "shop", "slot": "staging", "image": "myacr.azurecr.io/shop:2.0"})
     assert task_states(run) == {"deploy_image": "success"}

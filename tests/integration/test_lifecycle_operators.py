@@ -16,16 +16,6 @@ def dags():
     }
 
 
-@pytest.fixture
-def contributor(world, use_conn):
-    sp = world.emu.add_service_principal(world.tenant)
-    world.emu.assign_role(sp, "Website Contributor", f"/subscriptions/{world.subscription_id}")
-    use_conn(
-        "azure_app_service_default", world.conn("service_principal_secret", login=sp.client_id, password=sp.secret)
-    )
-    return sp
-
-
 def posts(emu, suffix: str) -> list:
     return [r for r in emu.requests if r.method == "POST" and r.path.endswith(suffix)]
 

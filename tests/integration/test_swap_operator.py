@@ -29,12 +29,9 @@ def dags():
 
 
 @pytest.fixture
-def contributor(world, use_conn):
-    sp = world.emu.add_service_principal(world.tenant)
-    world.emu.assign_role(sp, "Website Contributor", f"/subscriptions/{world.subscription_id}")
-    use_conn(
-        "azure_app_service_default", world.conn("service_principal_secret", login=sp.client_id, password=sp.secret)
-    )
+def contributor(contributor, world):
+    """The shared contributor connection, with production on v1 and staging on v2."""
+    sp = contributor
     world.emu.set_build(world.site, "v1")
     world.emu.set_build(world.slot, "v2")
     world.emu.swap_duration_polls = 2
