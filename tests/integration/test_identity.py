@@ -80,14 +80,22 @@ def test_token_refreshes_after_expiry(world, monkeypatch, use_conn):
     assert LEDGER.by_audience()[ARM] == 2
 
 
-def test_china_cloud_reads_a_site_under_its_own_hosts(emulator, monkeypatch, use_conn):
-    tenant = emulator.add_tenant(cloud="china")
+@pytest.mark.parametrize(
+    ("cloud", "web_suffix", "arm_host", "authority"),
+    [
+        ("china", ".chinacloudsites.cn", "management.chinacloudapi.cn", "login.chinacloudapi.cn"),
+        ("usgovernment", ".azurewebsites.us", "management.usgovcloudapi.net", "login.microsoftonline.us"),
+    ],
+)
+def test_sovereign_clouds_use_their_own_hosts(emulator, use_conn, cloud, web_suffix, arm_host, authority):
+    tenant = emulator.add_tenant(cloud=cloud)
     sub = emulator.add_subscription(tenant)
-    site = emulator.add_site(sub, "rg-cn", "cnshop")
+    site = emulator.add_site(sub, "rg-sov", "sovshop")
     sp = emulator.add_service_principal(tenant)
     emulator.assign_role(sp, "Reader", site.id)
+    mark = len(emulator.requests)
     conn_id = use_conn(
-        "cn",
+        "sov",
         {
             "login": sp.client_id,
             "password": sp.secret,
@@ -95,15 +103,16 @@ def test_china_cloud_reads_a_site_under_its_own_hosts(emulator, monkeypatch, use
                 "auth_type": "service_principal_secret",
                 "tenant_id": tenant.tenant_id,
                 "subscription_id": sub,
-                "cloud": "china",
+                "cloud": cloud,
                 "ca_bundle": emulator.ca_path,
             },
         },
     )
-    info = get_site(AppServiceHook(azure_app_service_conn_id=conn_id).get_conn(), "rg-cn", "cnshop")
-    assert info.default_host_name.endswith(".chinacloudsites.cn")
-    hosts = {r.host for r in emulator.requests if r.client_id == sp.client_id}
-    assert hosts == {"management.chinacloudapi.cn"}
+    info = get_site(AppServiceHook(azure_app_service_conn_id=conn_id).get_conn(), "rg-sov", "sovshop")
+    assert info.default_host_name.endswith(web_suffix)
+    assert {r.host for r in emulator.requests[mark:] if r.client_id == sp.client_id} == {arm_host}
+    assert authority in {r.host for r in emulator.requests[mark:]}, "the authority came from the cloud"
+    assert "login.microsoftonline.com" not in {r.host for r in emulator.requests[mark:]}
 
 
 def test_regional_host_names_come_from_arm(emulator, world, monkeypatch, use_conn):
