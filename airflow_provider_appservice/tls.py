@@ -68,7 +68,9 @@ def aiohttp_transport(ca_bundle: str | None) -> Any:
     import aiohttp
 
     # A triggerer multiplexes many waits over this one session: a few TLS connections carry
-    # them all (each open connection holds ~256 KiB of TLS buffers).
-    connector = aiohttp.TCPConnector(ssl=_ssl_context(str(verify)), limit=32)
+    # them all (each open connection holds ~256 KiB of TLS buffers). Status polls are short, so
+    # 8 connections serve 1,000 waits polling every 5 s with room to spare
+    # (benchmarks/concurrent_waits.py); requests beyond that queue briefly.
+    connector = aiohttp.TCPConnector(ssl=_ssl_context(str(verify)), limit=8)
     session = aiohttp.ClientSession(connector=connector, trust_env=True)
     return AioHttpTransport(session=session, session_owner=True)

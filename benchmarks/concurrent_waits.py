@@ -39,6 +39,8 @@ def emulator_process(conn: Any, waits: int) -> None:
         tenant = emu.add_tenant()
         sub = emu.add_subscription(tenant)
         sites = [emu.add_site(sub, "rg-bench", f"app{i:04d}") for i in range(waits)]
+        warm = emu.add_site(sub, "rg-bench", "warmup")
+        emu.set_site_state(warm, "Stopped")
         sp = emu.add_service_principal(tenant)
         emu.assign_role(sp, "Reader", f"/subscriptions/{sub}")
         conn.send(
@@ -122,10 +124,11 @@ async def run(world: dict[str, Any], conn: Any, poll: float) -> None:
     if os.environ.get("BENCH_TRACEMALLOC"):
         import tracemalloc
 
-        for stat in tracemalloc.take_snapshot().statistics("traceback")[:3]:
-            print(f"{stat.size / 2**20:.1f} MiB in {stat.count} blocks")
-            for line in stat.traceback.format()[-12:]:
-                print("   ", line)
+        snapshot = tracemalloc.take_snapshot()
+        total = sum(stat.size for stat in snapshot.statistics("filename"))
+        print(f"tracemalloc: {total / 2**20:.1f} MiB allocated by Python while waiting")
+        for stat in snapshot.statistics("lineno")[:8]:
+            print(f"  {stat.size / 2**20:5.1f} MiB {stat.count:6d} blocks  {stat.traceback.format()[0].strip()}")
     conn.send("flip")
     await asyncio.get_running_loop().run_in_executor(None, conn.recv)
     flipped = time.monotonic()
