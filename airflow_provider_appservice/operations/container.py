@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_appservice.errors import ConnectionConfigError
 from airflow_provider_appservice.operations.sites import SiteInfo
-from airflow_provider_appservice.operations.targets import AppTarget
+from airflow_provider_appservice.operations.targets import AppTarget, site_call
 from airflow_provider_appservice.transport.arm import ResponseIds
 from airflow_provider_appservice.transport.errors import from_azure_error
 
@@ -60,12 +60,7 @@ def set_container_image(
     ids = ResponseIds()
     config = SiteConfigResource(**fields)
     try:
-        if target.slot:
-            client.web_apps.update_configuration_slot(
-                target.resource_group, target.app_name, target.slot, config, cls=ids
-            )
-        else:
-            client.web_apps.update_configuration(target.resource_group, target.app_name, config, cls=ids)
+        site_call(client.web_apps, "update_configuration", target, config, cls=ids)
     except HttpResponseError as exc:
         raise from_azure_error(
             f"Setting the image of '{target.label}'", exc, required_action=target.action("config/write")

@@ -85,18 +85,9 @@ class UploadResult:
 def check_run_from_package(client: WebSiteManagementClient, target: AppTarget) -> None:
     """Refuse when ``WEBSITE_RUN_FROM_PACKAGE`` (or ``WEBSITE_USE_ZIP``) points at a URL: Kudu
     would answer a permanent 409 after the whole upload. Values are never logged."""
-    from azure.core.exceptions import HttpResponseError
+    from airflow_provider_appservice.operations.settings import read_app_settings
 
-    try:
-        if target.slot:
-            result = client.web_apps.list_application_settings_slot(target.resource_group, target.app_name, target.slot)
-        else:
-            result = client.web_apps.list_application_settings(target.resource_group, target.app_name)
-    except HttpResponseError as exc:
-        raise from_azure_error(
-            f"Reading app settings of '{target.label}'", exc, required_action=target.action("config/list/action")
-        ) from None
-    settings = dict(result.properties or {})
+    settings = read_app_settings(client, target)
     for name in RUN_FROM_PACKAGE_SETTINGS:
         value = str(settings.get(name) or "").strip().lower()
         if value.startswith(("http://", "https://")):

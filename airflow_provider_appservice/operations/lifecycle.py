@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_appservice.errors import AmbiguousOutcomeError
 from airflow_provider_appservice.operations.sites import SiteInfo, get_site
-from airflow_provider_appservice.operations.targets import AppTarget
+from airflow_provider_appservice.operations.targets import AppTarget, site_call
 from airflow_provider_appservice.transport.arm import ResponseIds
 from airflow_provider_appservice.transport.backoff import Backoff, Clock
 from airflow_provider_appservice.transport.errors import from_azure_error
@@ -43,14 +43,10 @@ class LifecycleResult:
 
 
 def _send(client: WebSiteManagementClient, target: AppTarget, action: str, ids: ResponseIds, **options: Any) -> None:
-    ops = client.web_apps
     common: dict[str, Any] = {"retry_total": 0, "cls": ids}
     if action == "restart":
         common.update(soft_restart=options.get("soft_restart"), synchronous=options.get("synchronous"))
-    if target.slot:
-        getattr(ops, f"{action}_slot")(target.resource_group, target.app_name, target.slot, **common)
-    else:
-        getattr(ops, action)(target.resource_group, target.app_name, **common)
+    site_call(client.web_apps, action, target, **common)
 
 
 def run_lifecycle_action(

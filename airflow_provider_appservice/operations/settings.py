@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_appservice.errors import AppServiceError
-from airflow_provider_appservice.operations.targets import AppTarget
+from airflow_provider_appservice.operations.targets import AppTarget, site_call
 from airflow_provider_appservice.transport.arm import ResponseIds
 from airflow_provider_appservice.transport.backoff import Clock, PollSchedule
 from airflow_provider_appservice.transport.errors import from_azure_error
@@ -158,11 +158,7 @@ def read_app_settings(
     result = _call(
         f"Listing the app settings of '{target.label}'",
         target.action("config/list/action"),
-        lambda: (
-            ops.list_application_settings_slot(target.resource_group, target.app_name, target.slot)
-            if target.slot
-            else ops.list_application_settings(target.resource_group, target.app_name)
-        ),
+        lambda: site_call(ops, "list_application_settings", target),
     )
     settings = {str(k): "" if v is None else str(v) for k, v in (result.properties or {}).items()}
     on_values(settings.values())
@@ -180,11 +176,7 @@ def write_app_settings(
     _call(
         f"Writing the app settings of '{target.label}'",
         target.action("config/write"),
-        lambda: (
-            ops.update_application_settings_slot(target.resource_group, target.app_name, target.slot, body, cls=ids)
-            if target.slot
-            else ops.update_application_settings(target.resource_group, target.app_name, body, cls=ids)
-        ),
+        lambda: site_call(ops, "update_application_settings", target, body, cls=ids),
     )
 
 
@@ -195,11 +187,7 @@ def read_connection_strings(
     result = _call(
         f"Listing the connection strings of '{target.label}'",
         target.action("config/list/action"),
-        lambda: (
-            ops.list_connection_strings_slot(target.resource_group, target.app_name, target.slot)
-            if target.slot
-            else ops.list_connection_strings(target.resource_group, target.app_name)
-        ),
+        lambda: site_call(ops, "list_connection_strings", target),
     )
     out = {
         str(name): ConnectionString("" if pair.value is None else str(pair.value), _enum_text(pair.type, "Custom"))
@@ -228,11 +216,7 @@ def write_connection_strings(
     _call(
         f"Writing the connection strings of '{target.label}'",
         target.action("config/write"),
-        lambda: (
-            ops.update_connection_strings_slot(target.resource_group, target.app_name, target.slot, body, cls=ids)
-            if target.slot
-            else ops.update_connection_strings(target.resource_group, target.app_name, body, cls=ids)
-        ),
+        lambda: site_call(ops, "update_connection_strings", target, body, cls=ids),
     )
 
 

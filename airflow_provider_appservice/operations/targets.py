@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 PRODUCTION = "production"
 
@@ -28,3 +29,13 @@ class AppTarget:
         """The RBAC action name for a verb, e.g. ``restart/action`` on a slot."""
         scope = "Microsoft.Web/sites/slots" if self.slot else "Microsoft.Web/sites"
         return f"{scope}/{verb}"
+
+
+def site_call(ops: Any, method: str, target: AppTarget, *args: Any, **kwargs: Any) -> Any:
+    """Call an SDK ``web_apps`` method for the site, or its ``<method>_slot`` twin for a slot.
+
+    The SDK names every slot variant that way and puts the slot right after the app name.
+    """
+    if target.slot:
+        return getattr(ops, f"{method}_slot")(target.resource_group, target.app_name, target.slot, *args, **kwargs)
+    return getattr(ops, method)(target.resource_group, target.app_name, *args, **kwargs)
