@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,7 +78,3 @@ def contributor(world, use_conn):
         "azure_app_service_default", world.conn("service_principal_secret", login=sp.client_id, password=sp.secret)
     )
     return sp
-
-
-def env_without_ambient_identity() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")}
