@@ -16,13 +16,19 @@ ARM_SCOPE = "https://management.azure.com/.default"
 
 
 def zip_package(build: str | None = None, files: dict[str, bytes] | None = None) -> bytes:
+    """A small zip, byte-identical for the same arguments (fixed timestamps: a plain
+    ``writestr`` stamps the current time, so two calls across a 2 s boundary differ)."""
     buf = io.BytesIO()
+
+    def add(zf: zipfile.ZipFile, name: str, data: bytes | str) -> None:
+        zf.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), data)
+
     with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("app.py", b"print('hello')\n")
+        add(zf, "app.py", b"print('hello')\n")
         for name, data in (files or {}).items():
-            zf.writestr(name, data)
+            add(zf, name, data)
         if build is not None:
-            zf.writestr("BUILD", build + "\n")
+            add(zf, "BUILD", build + "\n")
     return buf.getvalue()
 
 
