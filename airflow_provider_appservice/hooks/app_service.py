@@ -1,15 +1,21 @@
-"""AppServiceHook: one connection's identity and its cached ARM clients.
+"""AppServiceHook: one connection's identity and every client and pipeline it uses.
 
 The hook is not a facade of every App Service operation: operations are plain
-functions in ``operations/`` that take the clients this hook hands out. Nothing from
-``azure.`` is imported at module level, so DAG files that import operators stay cheap.
+functions in ``operations/`` that take the clients this hook hands out. It hands out
+every client — ARM, SCM (Kudu) pipelines, app pipelines — sync and async; nothing else
+builds one. Sync clients are cached on the hook instance by their parameters and closed
+by :meth:`AppServiceHook.close` (or leaving ``with hook:``). Async clients are shared per
+(event loop, identity, kind and its parameters) through one reference-counted cache and
+closed when their last user leaves; the loop's credentials are closed with its last client.
+Nothing from ``azure.`` is imported at module level, so DAG files that import operators
+stay cheap.
 """
 
 from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -20,6 +26,7 @@ from airflow.sdk import BaseHook
 from airflow_provider_appservice.errors import AppServiceError, AzureRequestError
 
 if TYPE_CHECKING:
+    from azure.core import AsyncPipelineClient, PipelineClient
     from azure.mgmt.web import WebSiteManagementClient
     from azure.mgmt.web.aio import WebSiteManagementClient as AsyncWebSiteManagementClient
 
@@ -29,13 +36,50 @@ if TYPE_CHECKING:
 
 @dataclass
 class _Shared:
-    client: AsyncWebSiteManagementClient
+    client: Any
     users: int = 0
 
 
-# Async ARM clients shared by every trigger of one event loop and identity (DESIGN: one
-# client per (loop, connection)), reference-counted and closed when the last user leaves.
-_async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Shared]] = weakref.WeakKeyDictionary()
+# Async clients shared by every trigger of one event loop (DESIGN: one client per (loop,
+# connection)), keyed by kind, identity fingerprint and the client's own parameters (audience,
+# pinned hosts, base URL); reference-counted and closed when the last user leaves.
+_async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], _Shared]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@asynccontextmanager
+async def _shared(key: tuple[Any, ...], build: Callable[[], Any]) -> AsyncIterator[Any]:
+    """The loop's client for ``key`` (built on first use), closed by its last user.
+
+    The last client of the loop to leave also closes the loop's credentials. Runs on normal
+    exit, on error and when the triggerer cancels a trigger.
+    """
+    from airflow_provider_appservice.identity.credentials import close_async_credentials
+
+    loop = asyncio.get_running_loop()
+    per_loop = _async_clients.setdefault(loop, {})
+    shared = per_loop.get(key)
+    if shared is None:
+        shared = per_loop[key] = _Shared(build())
+    shared.users += 1
+    try:
+        yield shared.client
+    finally:
+        shared.users -= 1
+        if shared.users == 0:
+            if per_loop.get(key) is shared:
+                del per_loop[key]
+            try:
+                await shared.client.close()
+            finally:
+                if not per_loop:  # checked after the await: a newcomer may have arrived
+                    _async_clients.pop(loop, None)
+                    await close_async_credentials()
+
+
+def _app_key(config: IdentityConfig, scope: str | None, hosts: Iterable[str], base_url: str) -> tuple[Any, ...]:
+    return ("app", config.fingerprint, scope, tuple(sorted(set(hosts))), config.allowed_hosts, base_url)
 
 
 def config_from_connection(conn: Any) -> IdentityConfig:
@@ -46,7 +90,8 @@ def config_from_connection(conn: Any) -> IdentityConfig:
 
 
 class AppServiceHook(BaseHook):
-    """Credential and ARM clients for one ``azure_app_service`` connection.
+    """Credential and every client (ARM, SCM, app; sync and async) of one ``azure_app_service``
+    connection. Use it as a context manager (or call :meth:`close`) to close the sync clients.
 
     :param azure_app_service_conn_id: the connection to use.
     """
@@ -59,6 +104,7 @@ class AppServiceHook(BaseHook):
     def __init__(self, azure_app_service_conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.azure_app_service_conn_id = azure_app_service_conn_id
+        self._clients: dict[tuple[Any, ...], Any] = {}
 
     # --- sync (workers) -------------------------------------------------------------------
 
@@ -74,13 +120,54 @@ class AppServiceHook(BaseHook):
 
     def get_conn(self) -> WebSiteManagementClient:
         """The sync ARM client (cached on the hook)."""
-        return self._arm_client
-
-    @cached_property
-    def _arm_client(self) -> WebSiteManagementClient:
         from airflow_provider_appservice.transport.arm import build_arm_client
 
-        return build_arm_client(self.identity, self.get_credential())
+        return self._cached(("arm",), lambda: build_arm_client(self.identity, self.get_credential()))
+
+    def get_scm_client(self, scm_host: str) -> PipelineClient:
+        """The sync pipeline to a site's SCM (Kudu) host, ARM token pinned to it (cached on the hook).
+
+        ``scm_host`` must come from ARM (the site's ``hostNameSslStates``), never from a user.
+        """
+        from airflow_provider_appservice.transport.scm import build_scm_client
+
+        return self._cached(
+            ("scm", scm_host.lower()), lambda: build_scm_client(self.identity, self.get_credential(), scm_host)
+        )
+
+    def get_app_client(self, scope: str | None, hosts: Iterable[str], base_url: str) -> PipelineClient:
+        """The sync pipeline to an app (cached on the hook): a token for ``scope`` (an audience
+        ``identity.audiences`` allowed) pinned to ``hosts`` and the connection's ``allowed_hosts``,
+        or anonymous when ``scope`` is None."""
+        from airflow_provider_appservice.transport.app import build_app_client
+
+        hosts = list(hosts)
+        credential = self.get_credential() if scope else None
+        return self._cached(
+            _app_key(self.identity, scope, hosts, base_url),
+            lambda: build_app_client(self.identity, credential, scope, hosts, base_url),
+        )
+
+    def _cached(self, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+        client = self._clients.get(key)
+        if client is None:
+            client = self._clients[key] = build()
+        return client
+
+    def close(self) -> None:
+        """Close every sync client this hook handed out; the next request builds new ones.
+
+        The process-wide credential stays (it is shared by every hook of the identity).
+        """
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
+
+    def __enter__(self) -> AppServiceHook:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def get_arm_token(self) -> str:
         """An ARM token for this identity (masked already); raises AuthenticationFailed."""
@@ -109,31 +196,48 @@ class AppServiceHook(BaseHook):
     async def shared_arm_client(self) -> AsyncIterator[AsyncWebSiteManagementClient]:
         """The async ARM client shared by everything in the running loop for this identity.
 
-        Reference-counted: the client (and, when the loop has no users left, the loop's
+        Reference-counted: the client (and, when the loop has no clients left, the loop's
         credentials) is closed when the last user leaves — on normal exit, on error and
         when the triggerer cancels a trigger.
         """
-        from airflow_provider_appservice.identity.credentials import close_async_credentials, get_async_credential
+        from airflow_provider_appservice.identity.credentials import get_async_credential
         from airflow_provider_appservice.transport.arm import build_async_arm_client
 
         config = await self.aget_identity()
-        loop = asyncio.get_running_loop()
-        per_loop = _async_clients.setdefault(loop, {})
-        key = f"{config.fingerprint}/{config.subscription_id}"
-        shared = per_loop.get(key)
-        if shared is None:
-            shared = per_loop[key] = _Shared(build_async_arm_client(config, get_async_credential(config)))
-        shared.users += 1
-        try:
-            yield shared.client
-        finally:
-            shared.users -= 1
-            if shared.users == 0:
-                per_loop.pop(key, None)
-                await shared.client.close()
-                if not per_loop:
-                    _async_clients.pop(loop, None)
-                    await close_async_credentials()
+        key = ("arm", config.fingerprint, config.subscription_id)
+        async with _shared(key, lambda: build_async_arm_client(config, get_async_credential(config))) as client:
+            yield client
+
+    @asynccontextmanager
+    async def shared_scm_client(self, scm_host: str) -> AsyncIterator[AsyncPipelineClient]:
+        """The async SCM (Kudu) pipeline to ``scm_host`` shared in the running loop (see
+        :meth:`shared_arm_client`); ``scm_host`` must come from ARM."""
+        from airflow_provider_appservice.identity.credentials import get_async_credential
+        from airflow_provider_appservice.transport.scm import build_async_scm_client
+
+        config = await self.aget_identity()
+        key = ("scm", config.fingerprint, scm_host.lower())
+        async with _shared(key, lambda: build_async_scm_client(config, get_async_credential(config), scm_host)) as c:
+            yield c
+
+    @asynccontextmanager
+    async def shared_app_client(
+        self, scope: str | None, hosts: Iterable[str], base_url: str
+    ) -> AsyncIterator[AsyncPipelineClient]:
+        """The async app pipeline (see :meth:`get_app_client`) shared in the running loop per
+        (identity, audience, pinned hosts, base URL), closed by its last user."""
+        from airflow_provider_appservice.identity.credentials import get_async_credential
+        from airflow_provider_appservice.transport.app import build_async_app_client
+
+        config = await self.aget_identity()
+        hosts = list(hosts)
+
+        def build() -> AsyncPipelineClient:
+            credential = get_async_credential(config) if scope else None
+            return build_async_app_client(config, credential, scope, hosts, base_url)
+
+        async with _shared(_app_key(config, scope, hosts, base_url), build) as client:
+            yield client
 
     @staticmethod
     def shared_client_count() -> int:

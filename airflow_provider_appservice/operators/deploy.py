@@ -179,9 +179,7 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
         return site
 
     def _scm(self, scm_host: str) -> Any:
-        from airflow_provider_appservice.transport.scm import build_scm_client
-
-        return build_scm_client(self.hook.identity, self.hook.get_credential(), scm_host)
+        return self.hook.get_scm_client(scm_host)  # cached on the hook: one pipeline per task
 
     def _tracker(
         self, deployment_id: str | None, timeout: float, *, not_before: float | None = None
@@ -207,7 +205,8 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
 
     def execute(self, context: Context) -> Any:
         self._started = self._clock().now()
-        return self.execute_resumable(context)
+        with self.hook:  # closes the ARM and SCM clients of this run
+            return self.execute_resumable(context)
 
     def submit_job(self, context: Context) -> dict[str, Any]:
         """Check the app, upload the package, and return what the state store keeps (no secret)."""

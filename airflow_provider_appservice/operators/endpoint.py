@@ -98,7 +98,6 @@ class AppServiceEndpointOperator(AppServiceBaseOperator):
             resolve_endpoint,
         )
         from airflow_provider_appservice.operations.sites import get_site
-        from airflow_provider_appservice.transport.app import build_app_client
 
         if self.json is not None and self.data is not None:
             raise ConnectionConfigError("json", "and data are both set", "pass one body, not both")
@@ -110,9 +109,8 @@ class AppServiceEndpointOperator(AppServiceBaseOperator):
         target = self.target
         site = get_site(self.hook.get_conn(), target.resource_group, target.app_name, target.slot)
         endpoint = resolve_endpoint(site, identity, self.base_url)
-        credential = self.hook.get_credential() if scope else None
-        client = build_app_client(identity, credential, scope, endpoint.hosts, endpoint.base_url)
-        with client:
+        client = self.hook.get_app_client(scope, endpoint.hosts, endpoint.base_url)
+        with self.hook:  # closes the app and ARM clients when the call is done
             try:
                 result = call_app(
                     client,

@@ -48,7 +48,6 @@ class AppServiceDeploymentSensor(AppServiceBaseSensor):
     def _scm(self) -> Any:
         from airflow_provider_appservice.errors import AppServiceError
         from airflow_provider_appservice.operations.sites import get_site
-        from airflow_provider_appservice.transport.scm import build_scm_client
 
         if self._scm_host is None:
             target = self.target
@@ -57,7 +56,7 @@ class AppServiceDeploymentSensor(AppServiceBaseSensor):
                 raise AppServiceError(f"{target.label} reports no SCM (Kudu) host name")
             self._scm_host = site.scm_host_name
             self._resource_id = site.resource_id
-        return build_scm_client(self.hook.identity, self.hook.get_credential(), self._scm_host)
+        return self.hook.get_scm_client(self._scm_host)  # one client for every poke of this hook
 
     def poke(self, context: Context) -> PokeReturnValue:
         from airflow_provider_appservice.operations.deploy import raise_for_outcome, read_log, step_once
@@ -95,6 +94,10 @@ class AppServiceDeploymentSensor(AppServiceBaseSensor):
         )
 
     def execute(self, context: Context) -> Any:
+        with self.hook:  # closes the SCM and ARM clients the pokes shared
+            return self._execute(context)
+
+    def _execute(self, context: Context) -> Any:
         if not self.deferrable:
             return super().execute(context)
         first = self.poke(context)

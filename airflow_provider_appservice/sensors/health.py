@@ -124,12 +124,10 @@ class AppServiceHealthSensor(AppServiceBaseSensor):
 
         from airflow_provider_appservice.identity.failures import describe_auth_failure
         from airflow_provider_appservice.operations.health import HealthGate, probe
-        from airflow_provider_appservice.transport.app import build_app_client
 
         if self._client is None:
             endpoint, scope = self._endpoint(context)
-            credential = self.hook.get_credential() if scope else None
-            self._client = build_app_client(self.hook.identity, credential, scope, endpoint.hosts, endpoint.base_url)
+            self._client = self.hook.get_app_client(scope, endpoint.hosts, endpoint.base_url)
             self._gate = HealthGate(required=self.required_consecutive)
         assert self._gate is not None
         try:
@@ -165,9 +163,8 @@ class AppServiceHealthSensor(AppServiceBaseSensor):
                     f"{self._history(gate.history if gate else [])}). {exc}"
                 ) from None
             finally:
-                if self._client is not None:
-                    self._client.close()
-                    self._client = None
+                self.hook.close()  # the app pipeline the pokes shared, and the ARM client
+                self._client = None
         import time
         from dataclasses import asdict
 

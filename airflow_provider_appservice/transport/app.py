@@ -4,7 +4,9 @@ The token (for the app's Easy Auth audience, checked by ``identity.audiences``) 
 the exact host names ARM reports for the site or slot plus the connection's
 ``allowed_hosts``; https only. Redirects are not followed: a 3xx comes back to the caller
 (a redirect to a login page is an answer, never a reason to send the token elsewhere).
-Retries are the caller's (tenacity), so azure-core's RetryPolicy is off.
+Retries are the caller's (tenacity), so azure-core's RetryPolicy is off; a 401 gets one token
+renewal and one re-send (``transport.bearer``). Clients are handed out, cached and closed by
+the hook.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from airflow_provider_appservice.identity.config import IdentityConfig
 from airflow_provider_appservice.tls import aiohttp_transport, resolve_verify
+from airflow_provider_appservice.transport.bearer import bearer_policy
 from airflow_provider_appservice.transport.pipelines import policy_chain
 
 if TYPE_CHECKING:
@@ -31,10 +34,9 @@ def build_app_client(
 ) -> PipelineClient:
     """A sync pipeline to the app; with ``scope`` None it is anonymous (e.g. a public health path)."""
     from azure.core import PipelineClient
-    from azure.core.pipeline.policies import BearerTokenCredentialPolicy
     from azure.core.pipeline.transport import RequestsTransport
 
-    bearer = BearerTokenCredentialPolicy(credential, scope) if credential is not None and scope else None
+    bearer = bearer_policy(credential, scope, aio=False) if credential is not None and scope else None
     return PipelineClient(
         base_url=base_url,
         policies=policy_chain(bearer, "app", [*hosts, *config.allowed_hosts], aio=False),
@@ -50,9 +52,8 @@ def build_async_app_client(
     base_url: str,
 ) -> AsyncPipelineClient:
     from azure.core import AsyncPipelineClient
-    from azure.core.pipeline.policies import AsyncBearerTokenCredentialPolicy
 
-    bearer = AsyncBearerTokenCredentialPolicy(credential, scope) if credential is not None and scope else None
+    bearer = bearer_policy(credential, scope, aio=True) if credential is not None and scope else None
     return AsyncPipelineClient(
         base_url=base_url,
         policies=policy_chain(bearer, "app", [*hosts, *config.allowed_hosts], aio=True),

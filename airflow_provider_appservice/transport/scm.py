@@ -5,6 +5,8 @@ basic auth is disabled and publishing credentials are never fetched. The SCM hos
 from the site's own host names (``hostNameSslStates``), never built from the app name,
 and the ARM token is pinned to it. Retries are not azure-core's here: the caller's
 tenacity layer owns them (one retry layer per call), so the pipeline's RetryPolicy is off.
+A 401 gets one token renewal and one re-send (``transport.bearer``; an upload's package
+reader is rewound for it). Clients are handed out, cached and closed by the hook.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from airflow_provider_appservice.identity.config import IdentityConfig
 from airflow_provider_appservice.tls import aiohttp_transport, resolve_verify
+from airflow_provider_appservice.transport.bearer import bearer_policy
 from airflow_provider_appservice.transport.pipelines import policy_chain
 
 if TYPE_CHECKING:
@@ -24,10 +27,9 @@ if TYPE_CHECKING:
 def build_scm_client(config: IdentityConfig, credential: MaskingCredential, scm_host: str) -> PipelineClient:
     """A sync pipeline to ``https://<scm_host>`` carrying the ARM token, pinned to that host."""
     from azure.core import PipelineClient
-    from azure.core.pipeline.policies import BearerTokenCredentialPolicy
     from azure.core.pipeline.transport import RequestsTransport
 
-    bearer = BearerTokenCredentialPolicy(credential, config.cloud.arm_scope)
+    bearer = bearer_policy(credential, config.cloud.arm_scope, aio=False)
     return PipelineClient(
         base_url=f"https://{scm_host}",
         policies=policy_chain(bearer, "ARM (SCM)", [scm_host], aio=False),
@@ -40,9 +42,8 @@ def build_async_scm_client(
 ) -> AsyncPipelineClient:
     """Async twin of :func:`build_scm_client`, for triggers."""
     from azure.core import AsyncPipelineClient
-    from azure.core.pipeline.policies import AsyncBearerTokenCredentialPolicy
 
-    bearer = AsyncBearerTokenCredentialPolicy(credential, config.cloud.arm_scope)
+    bearer = bearer_policy(credential, config.cloud.arm_scope, aio=True)
     return AsyncPipelineClient(
         base_url=f"https://{scm_host}",
         policies=policy_chain(bearer, "ARM (SCM)", [scm_host], aio=True),

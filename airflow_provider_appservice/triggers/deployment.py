@@ -1,8 +1,7 @@
 """Wait in the triggerer until a Kudu deployment (and its runtime status) ends, or the deadline.
 
-Same decisions as the worker (``operations.kudu_status.DeploymentTracker``); the ARM client is
-the loop's shared one, the SCM pipeline is built on the loop's shared credential and closed when
-the wait ends. Kwargs are names, an id and numbers: nothing secret (no package URL).
+Same decisions as the worker (``operations.kudu_status.DeploymentTracker``); the ARM client and
+the SCM pipeline are the loop's shared ones from the hook, released when the wait ends. Kwargs are names, an id and numbers: nothing secret (no package URL).
 """
 
 from __future__ import annotations
@@ -55,19 +54,16 @@ class AppServiceDeploymentTrigger(AppServiceBaseTrigger):
 
         from airflow_provider_appservice.errors import AppServiceError
         from airflow_provider_appservice.hooks.app_service import AppServiceHook
-        from airflow_provider_appservice.identity.credentials import get_async_credential
         from airflow_provider_appservice.operations.deploy import atrack
         from airflow_provider_appservice.operations.kudu_status import DeploymentTracker, LogFollower
         from airflow_provider_appservice.operations.sites import aget_site
         from airflow_provider_appservice.operations.targets import AppTarget
-        from airflow_provider_appservice.transport.scm import build_async_scm_client
 
         target = AppTarget(self.resource_group, self.app_name, self.slot)
         hook = AppServiceHook(azure_app_service_conn_id=self.azure_app_service_conn_id)
         follower = LogFollower()
         tracker: DeploymentTracker | None = None
         try:
-            config = await hook.aget_identity()
             async with hook.shared_arm_client() as arm:
                 scm_host = self.scm_host
                 if not scm_host:
@@ -75,8 +71,7 @@ class AppServiceDeploymentTrigger(AppServiceBaseTrigger):
                     scm_host = site.scm_host_name
                 if not scm_host:
                     raise AppServiceError(f"{self.label} reports no SCM (Kudu) host name")
-                scm = build_async_scm_client(config, get_async_credential(config), scm_host)
-                try:
+                async with hook.shared_scm_client(scm_host) as scm:
                     tracker = DeploymentTracker(
                         self.deployment_id,
                         slot=bool(self.slot),
@@ -86,8 +81,6 @@ class AppServiceDeploymentTrigger(AppServiceBaseTrigger):
                         runtime=self.runtime,
                     )
                     outcome = await atrack(scm, arm, target, tracker, logger=self.log, follower=follower)
-                finally:
-                    await scm.close()
             log_url = tracker.log_url or (
                 f"https://{scm_host}/api/deployments/{tracker.deployment_id}/log" if tracker.deployment_id else None
             )
