@@ -2,27 +2,25 @@
 
 Every Airflow process calls this at start-up and validates the result against
 ``provider_info.schema.json``; a wrong dict crashes ``import airflow`` itself. So it
-is a plain dict built from literals: no imports beyond the standard library.
+is a plain dict built from literals, except the connection form's choices of auth type
+and cloud, which come from the identity layer's tables that enforce them (one source).
+Those two modules use the standard library only: ``import airflow`` itself calls this,
+so importing anything that imports Airflow (or ``azure.``) here would be circular.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_appservice.identity import auth_rules as identity_auth_rules
+from airflow_provider_appservice.identity import clouds as identity_clouds
+
 CONN_TYPE = "azure_app_service"
 HOOK_NAME = "Azure App Service"
 
-AUTH_TYPES = [
-    "managed_identity",
-    "workload_identity",
-    "managed_identity_federated",
-    "service_principal_secret",
-    "service_principal_certificate",
-    "key_vault_service_principal",
-    "default",
-]
-
-CLOUDS = ["public", "china", "usgovernment"]
+# The connection form offers exactly the auth types and clouds the identity layer knows.
+AUTH_TYPES = list(identity_auth_rules.AUTH_TYPES)
+CLOUDS = list(identity_clouds.CLOUDS)
 
 
 def _field(label: str, description: str, *, required: bool = False, **schema: Any) -> dict[str, Any]:

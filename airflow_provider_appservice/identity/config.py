@@ -1,6 +1,7 @@
 """Read and check a connection's identity settings without any I/O.
 
-Every rule about which fields an auth type needs lives here, so a wrong connection
+The rules of each auth type (what it requires, forbids and accepts) are a table in
+:mod:`.auth_rules`; they are enforced here, so a wrong connection
 fails with a message naming the field and the fix before a single request is made —
 in a task, in ``airflow connections test`` and in the UI's Test button alike.
 """
@@ -10,23 +11,36 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_provider_appservice.errors import ConnectionConfigError
+from airflow_provider_appservice.identity.auth_rules import (
+    AUTH_RULES,
+    AUTH_TYPES,
+    ENV_CLIENT_ID,
+    ENV_FEDERATED_TOKEN_FILE,
+    ENV_TENANT_ID,
+    IDENTITY_FIELDS,
+    LABELS,
+    Rule,
+    vault_fix,
+)
 from airflow_provider_appservice.identity.clouds import CLOUDS, Cloud
 
-AUTH_TYPES = (
-    "managed_identity",
-    "workload_identity",
-    "managed_identity_federated",
-    "service_principal_secret",
-    "service_principal_certificate",
-    "key_vault_service_principal",
-    "default",
-)
+__all__ = [
+    "AUTH_RULES",
+    "AUTH_TYPES",
+    "ENV_CLIENT_ID",
+    "ENV_FEDERATED_TOKEN_FILE",
+    "ENV_TENANT_ID",
+    "IdentityConfig",
+    "parse_allowed_hosts",
+    "parse_identity_config",
+    "validate_key_vault_url",
+]
 
 DEFAULT_RETRY_MAX_ATTEMPTS = 4
 DEFAULT_RETRY_MAX_DELAY_SECONDS = 60
@@ -35,11 +49,6 @@ _CONN_TYPE = "azure_app_service"
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$")
 _VAULT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{1,22}[a-z0-9])$")
 _GUIDISH = re.compile(r"^[0-9a-zA-Z][0-9a-zA-Z.-]{0,254}$")
-
-# Environment variables the workload identity webhook (AKS) injects into pods.
-ENV_FEDERATED_TOKEN_FILE = "AZURE_FEDERATED_TOKEN_FILE"
-ENV_CLIENT_ID = "AZURE_CLIENT_ID"
-ENV_TENANT_ID = "AZURE_TENANT_ID"
 
 
 @dataclass(frozen=True)
@@ -150,27 +159,23 @@ def validate_key_vault_url(url: str, cloud: Cloud, field_name: str = "key_vault_
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise ConnectionConfigError(field_name, "is not a valid URL", _vault_fix(cloud)) from None
+        raise ConnectionConfigError(field_name, "is not a valid URL", vault_fix(cloud)) from None
     if parts.scheme != "https":
-        raise ConnectionConfigError(field_name, "must use https", _vault_fix(cloud))
+        raise ConnectionConfigError(field_name, "must use https", vault_fix(cloud))
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
-        raise ConnectionConfigError(field_name, "must not contain user information", _vault_fix(cloud))
+        raise ConnectionConfigError(field_name, "must not contain user information", vault_fix(cloud))
     if port is not None:
-        raise ConnectionConfigError(field_name, "must not name a port", _vault_fix(cloud))
+        raise ConnectionConfigError(field_name, "must not name a port", vault_fix(cloud))
     if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise ConnectionConfigError(field_name, "must not have a path, query or fragment", _vault_fix(cloud))
+        raise ConnectionConfigError(field_name, "must not have a path, query or fragment", vault_fix(cloud))
     host = (parts.hostname or "").lower()
     suffix = "." + cloud.vault_suffix
     name = host[: -len(suffix)] if host.endswith(suffix) else ""
     if not name or not _VAULT_NAME.match(name):
         raise ConnectionConfigError(
-            field_name, f"is not a vault of the '{cloud.name}' cloud (*{suffix})", _vault_fix(cloud)
+            field_name, f"is not a vault of the '{cloud.name}' cloud (*{suffix})", vault_fix(cloud)
         )
     return f"https://{host}"
-
-
-def _vault_fix(cloud: Cloud) -> str:
-    return f"use the vault's URI from its Overview page, e.g. https://my-vault.{cloud.vault_suffix}"
 
 
 def parse_allowed_hosts(raw: Any) -> tuple[str, ...]:
@@ -193,26 +198,58 @@ def parse_allowed_hosts(raw: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(hosts))
 
 
-def _require(value: Any, field_name: str, auth_type: str, fix: str) -> None:
-    if value in (None, ""):
-        raise ConnectionConfigError(field_name, f"is required for auth_type '{auth_type}'", fix)
+def _check_pem(value: Any, cloud: Cloud) -> Any:
+    if "-----BEGIN" not in str(value) or "PRIVATE KEY-----" not in str(value):
+        raise ConnectionConfigError(
+            "client_certificate_private_key",
+            "is not PEM text with a private key",
+            "paste the PEM file, including the BEGIN ... PRIVATE KEY and BEGIN CERTIFICATE blocks",
+        )
+    return value
 
 
-def _forbid(value: Any, field_name: str, auth_type: str, fix: str) -> None:
-    if value not in (None, ""):
-        raise ConnectionConfigError(field_name, f"must be empty for auth_type '{auth_type}'", fix)
+# Content checks ``AuthRules.checks`` may name: each returns the value to keep, or raises.
+_CONTENT_CHECKS: dict[str, Callable[[Any, Cloud], Any]] = {
+    "client_certificate_private_key": _check_pem,
+    "key_vault_url": lambda value, cloud: validate_key_vault_url(str(value), cloud),
+}
 
 
-def parse_identity_config(
-    conn_id: str,
-    *,
-    login: str | None,
-    password: str | None,
-    extras: Mapping[str, Any],
-    environ: Mapping[str, str] | None = None,
-) -> IdentityConfig:
-    """Check a connection and return its identity settings, or raise ConnectionConfigError."""
-    env = os.environ if environ is None else environ
+def _broken(rule: Rule, auth_type: str, cloud: Cloud, default_problem: str) -> ConnectionConfigError:
+    fix = rule.fix(cloud) if callable(rule.fix) else rule.fix
+    problem = rule.problem or f"{default_problem} for auth_type '{auth_type}'"
+    return ConnectionConfigError(LABELS.get(rule.field, rule.field), problem, fix)
+
+
+def _is_empty(value: Any) -> bool:
+    return value in (None, "")
+
+
+def apply_auth_rules(auth_type: str, values: dict[str, Any], cloud: Cloud, env: Mapping[str, str]) -> dict[str, Any]:
+    """Fill what the environment supplies, then check ``values`` against the auth type's rules."""
+    rules = AUTH_RULES[auth_type]
+    values = dict(values, federated_token_file=None)
+    if rules.tenant_and_client_from_env:
+        values["tenant_id"] = values["tenant_id"] or env.get(ENV_TENANT_ID)
+        values["login"] = values["login"] or env.get(ENV_CLIENT_ID)
+    if rules.reads_token_file:
+        values["federated_token_file"] = env.get(ENV_FEDERATED_TOKEN_FILE)
+    for rule in rules.requires:
+        if _is_empty(values[rule.field]):
+            raise _broken(rule, auth_type, cloud, "is required")
+    for rule in rules.forbids:
+        if not _is_empty(values[rule.field]):
+            raise _broken(rule, auth_type, cloud, "must be empty")
+    for name in rules.checks:
+        values[name] = _CONTENT_CHECKS[name](values[name], cloud)
+    return values
+
+
+# -- reading a connection -------------------------------------------------------------------------
+
+
+def _choice(extras: Mapping[str, Any]) -> tuple[str, Cloud]:
+    """The connection's auth type and cloud, both checked against the known ones."""
     auth_type = _extra(extras, "auth_type")
     if auth_type is None:
         raise ConnectionConfigError(
@@ -229,92 +266,25 @@ def parse_identity_config(
         raise ConnectionConfigError(
             "cloud", f"'{cloud_name}' is not a known cloud", "choose one of " + ", ".join(CLOUDS)
         )
-    cloud = CLOUDS[cloud_name]
-    login = (login or "").strip() or None
-    password = password or None
-    tenant_id = _extra(extras, "tenant_id")
-    cert = _extra(extras, "client_certificate_private_key")
-    cert_password = _extra(extras, "client_certificate_password")
-    mi_client_id = _extra(extras, "managed_identity_client_id")
-    vault_url = _extra(extras, "key_vault_url")
-    vault_secret = _extra(extras, "key_vault_secret_name")
-    token_file: str | None = None
+    return auth_type, CLOUDS[cloud_name]
 
-    for name, value in (
-        ("tenant_id", tenant_id),
-        ("managed_identity_client_id", mi_client_id),
-        ("login", login),
-    ):
+
+def _identity_values(login: str | None, password: str | None, extras: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of :data:`IDENTITY_FIELDS`, empty ones as ``None``; IDs checked for shape."""
+    values: dict[str, Any] = {
+        name: _extra(extras, name) for name in IDENTITY_FIELDS if name not in ("login", "password")
+    }
+    values.update(login=(login or "").strip() or None, password=password or None)
+    for name in ("tenant_id", "managed_identity_client_id", "login"):
+        value = values[name]
         if value is not None and not _GUIDISH.match(str(value)):
-            label = "Client ID" if name == "login" else name
-            raise ConnectionConfigError(label, "has characters an Entra ID cannot have", "paste the ID again")
-
-    client_fix = "put the application (client) ID in the Client ID (login) field"
-    tenant_fix = "set tenant_id to the Directory (tenant) ID"
-    if auth_type == "managed_identity":
-        _forbid(password, "Client secret", auth_type, "remove it: a managed identity has no secret")
-        _forbid(cert, "client_certificate_private_key", auth_type, "remove it: a managed identity has no key")
-        _forbid(
-            login,
-            "Client ID",
-            auth_type,
-            "put a user-assigned identity's client ID in managed_identity_client_id instead",
-        )
-    elif auth_type == "workload_identity":
-        tenant_id = tenant_id or env.get(ENV_TENANT_ID)
-        login = login or env.get(ENV_CLIENT_ID)
-        token_file = env.get(ENV_FEDERATED_TOKEN_FILE)
-        _require(tenant_id, "tenant_id", auth_type, tenant_fix)
-        _require(login, "Client ID", auth_type, client_fix)
-        if not token_file:
             raise ConnectionConfigError(
-                "auth_type",
-                f"workload_identity needs {ENV_FEDERATED_TOKEN_FILE} in the worker's environment, and it is unset",
-                "enable workload identity on the pod (AKS injects the variable) or choose another auth type",
+                LABELS.get(name, name), "has characters an Entra ID cannot have", "paste the ID again"
             )
-        _forbid(password, "Client secret", auth_type, "remove it: workload identity uses a federated token")
-    elif auth_type == "managed_identity_federated":
-        _require(tenant_id, "tenant_id", auth_type, tenant_fix)
-        _require(login, "Client ID", auth_type, client_fix + " of the app registration that trusts the identity")
-        _forbid(password, "Client secret", auth_type, "remove it: the managed identity's token is the assertion")
-        _forbid(cert, "client_certificate_private_key", auth_type, "remove it")
-    elif auth_type == "service_principal_secret":
-        _require(tenant_id, "tenant_id", auth_type, tenant_fix)
-        _require(login, "Client ID", auth_type, client_fix)
-        _require(password, "Client secret", auth_type, "put the client secret in the password field")
-        _forbid(
-            cert,
-            "client_certificate_private_key",
-            auth_type,
-            "set either a secret or a certificate, not both (use service_principal_certificate for a certificate)",
-        )
-    elif auth_type == "service_principal_certificate":
-        _require(tenant_id, "tenant_id", auth_type, tenant_fix)
-        _require(login, "Client ID", auth_type, client_fix)
-        _require(cert, "client_certificate_private_key", auth_type, "paste the PEM private key and certificate")
-        _forbid(password, "Client secret", auth_type, "set either a secret or a certificate, not both")
-        if "-----BEGIN" not in str(cert) or "PRIVATE KEY-----" not in str(cert):
-            raise ConnectionConfigError(
-                "client_certificate_private_key",
-                "is not PEM text with a private key",
-                "paste the PEM file, including the BEGIN ... PRIVATE KEY and BEGIN CERTIFICATE blocks",
-            )
-    elif auth_type == "key_vault_service_principal":
-        _require(tenant_id, "tenant_id", auth_type, tenant_fix)
-        _require(login, "Client ID", auth_type, client_fix)
-        _require(vault_url, "key_vault_url", auth_type, _vault_fix(cloud))
-        _require(vault_secret, "key_vault_secret_name", auth_type, "name the secret that holds the credential")
-        _forbid(password, "Client secret", auth_type, "remove it: the secret is read from Key Vault")
-        _forbid(
-            cert,
-            "client_certificate_private_key",
-            auth_type,
-            "remove it: the certificate is read from Key Vault",
-        )
-        vault_url = validate_key_vault_url(str(vault_url), cloud)
-        token_file = env.get(ENV_FEDERATED_TOKEN_FILE)
-    # "default" takes whatever DefaultAzureCredential finds; nothing to require.
+    return values
 
+
+def _ca_bundle(extras: Mapping[str, Any]) -> str | None:
     ca_bundle = _extra(extras, "ca_bundle")
     if ca_bundle is not None and not os.path.isfile(str(ca_bundle)):
         raise ConnectionConfigError(
@@ -322,23 +292,38 @@ def parse_identity_config(
             "names no readable file on this machine",
             "give the path of a PEM file on the workers",
         )
+    return str(ca_bundle) if ca_bundle else None
 
+
+def parse_identity_config(
+    conn_id: str,
+    *,
+    login: str | None,
+    password: str | None,
+    extras: Mapping[str, Any],
+    environ: Mapping[str, str] | None = None,
+) -> IdentityConfig:
+    """Check a connection and return its identity settings, or raise ConnectionConfigError."""
+    env = os.environ if environ is None else environ
+    auth_type, cloud = _choice(extras)
+    values = apply_auth_rules(auth_type, _identity_values(login, password, extras), cloud, env)
+    ca_bundle = _ca_bundle(extras)
     return IdentityConfig(
         conn_id=conn_id,
         auth_type=auth_type,
         cloud=cloud,
-        tenant_id=tenant_id,
-        client_id=login,
-        client_secret=password,
-        certificate_pem=cert,
-        certificate_password=cert_password,
-        managed_identity_client_id=mi_client_id,
-        federated_token_file=token_file,
-        key_vault_url=vault_url,
-        key_vault_secret_name=vault_secret,
+        tenant_id=values["tenant_id"],
+        client_id=values["login"],
+        client_secret=values["password"],
+        certificate_pem=values["client_certificate_private_key"],
+        certificate_password=values["client_certificate_password"],
+        managed_identity_client_id=values["managed_identity_client_id"],
+        federated_token_file=values["federated_token_file"],
+        key_vault_url=values["key_vault_url"],
+        key_vault_secret_name=values["key_vault_secret_name"],
         subscription_id=_extra(extras, "subscription_id"),
         resource_group=_extra(extras, "resource_group"),
-        ca_bundle=str(ca_bundle) if ca_bundle else None,
+        ca_bundle=ca_bundle,
         allowed_hosts=parse_allowed_hosts(_extra(extras, "allowed_hosts")),
         retry_max_attempts=_int_extra(extras, "retry_max_attempts", DEFAULT_RETRY_MAX_ATTEMPTS, 1, 20),
         retry_max_delay_seconds=_int_extra(extras, "retry_max_delay_seconds", DEFAULT_RETRY_MAX_DELAY_SECONDS, 1, 600),

@@ -159,3 +159,96 @@ def test_allowed_hosts_are_exact_lowercase_names():
     for bad in ("https://a.example.org", "a.example.org:443", "a.example.org/x", "localhost"):
         with pytest.raises(ConnectionConfigError):
             parse_allowed_hosts(bad)
+
+
+# -- the rule table ---------------------------------------------------------------------------------
+
+from airflow_provider_appservice.identity.auth_rules import AUTH_RULES, IDENTITY_FIELDS, LABELS  # noqa: E402
+
+# A connection each auth type accepts with nothing optional set.
+MINIMAL = {
+    "managed_identity": {},
+    "workload_identity": {"tenant_id": TENANT, "login": CLIENT},
+    "managed_identity_federated": {"tenant_id": TENANT, "login": CLIENT},
+    "service_principal_secret": {"tenant_id": TENANT, "login": CLIENT, "password": "s"},
+    "service_principal_certificate": {"tenant_id": TENANT, "login": CLIENT, "client_certificate_private_key": PEM},
+    "key_vault_service_principal": {
+        "tenant_id": TENANT,
+        "login": CLIENT,
+        "key_vault_url": "https://my-vault.vault.azure.net",
+        "key_vault_secret_name": "sp",
+    },
+    "default": {},
+}
+SAMPLE = {
+    "tenant_id": TENANT,
+    "login": CLIENT,
+    "password": "opaque-canary-secret",
+    "client_certificate_private_key": PEM,
+    "client_certificate_password": "opaque-canary-password",
+    "managed_identity_client_id": CLIENT,
+    "key_vault_url": "https://my-vault.vault.azure.net",
+    "key_vault_secret_name": "sp",
+}
+WORKLOAD_ENV = {"AZURE_FEDERATED_TOKEN_FILE": "/var/run/token"}
+
+
+def parse_fields(auth_type, fields, environ=None):
+    fields = dict(fields)
+    return parse(
+        login=fields.pop("login", None),
+        password=fields.pop("password", None),
+        environ=environ if environ is not None else WORKLOAD_ENV,
+        auth_type=auth_type,
+        **fields,
+    )
+
+
+@pytest.mark.parametrize("auth_type", list(AUTH_RULES))
+def test_each_auth_type_names_every_field_once(auth_type):
+    rules = AUTH_RULES[auth_type]
+    named = [r.field for r in rules.requires if r.field in IDENTITY_FIELDS]
+    named += [r.field for r in rules.forbids] + list(rules.accepts)
+    assert sorted(named) == sorted(IDENTITY_FIELDS)
+
+
+@pytest.mark.parametrize("auth_type", list(AUTH_RULES))
+def test_the_minimal_connection_of_each_auth_type_parses(auth_type):
+    assert parse_fields(auth_type, MINIMAL[auth_type]).auth_type == auth_type
+
+
+@pytest.mark.parametrize(
+    ("auth_type", "field"),
+    [(t, r.field) for t, rules in AUTH_RULES.items() for r in rules.requires if r.field in IDENTITY_FIELDS],
+)
+def test_a_missing_required_field_is_named(auth_type, field):
+    fields = {k: v for k, v in MINIMAL[auth_type].items() if k != field}
+    got_field, message = field_of(lambda: parse_fields(auth_type, fields, environ={}))
+    assert got_field == LABELS.get(field, field)
+    assert f"is required for auth_type '{auth_type}'" in message
+
+
+@pytest.mark.parametrize(
+    ("auth_type", "field"), [(t, r.field) for t, rules in AUTH_RULES.items() for r in rules.forbids]
+)
+def test_a_forbidden_field_is_named(auth_type, field):
+    got_field, message = field_of(lambda: parse_fields(auth_type, {**MINIMAL[auth_type], field: SAMPLE[field]}))
+    assert got_field == LABELS.get(field, field)
+    assert f"must be empty for auth_type '{auth_type}'" in message
+    assert SAMPLE[field] not in message  # a forbidden secret is not echoed either
+
+
+@pytest.mark.parametrize(("auth_type", "field"), [(t, f) for t, rules in AUTH_RULES.items() for f in rules.accepts])
+def test_an_accepted_field_is_kept(auth_type, field):
+    cfg = parse_fields(auth_type, {**MINIMAL[auth_type], field: SAMPLE[field]})
+    attribute = {"login": "client_id", "password": "client_secret", "client_certificate_private_key": "certificate_pem"}
+    attribute |= {"client_certificate_password": "certificate_password"}
+    assert getattr(cfg, attribute.get(field, field)) == SAMPLE[field].strip()  # extras are stripped
+
+
+def test_workload_identity_without_the_token_file_names_the_variable():
+    got_field, message = field_of(
+        lambda: parse_fields("workload_identity", MINIMAL["workload_identity"], environ={"AZURE_CLIENT_ID": CLIENT})
+    )
+    assert got_field == "auth_type"
+    assert "AZURE_FEDERATED_TOKEN_FILE" in message

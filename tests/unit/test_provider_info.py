@@ -112,3 +112,29 @@ def test_every_listed_module_and_link_imports_without_azure():
     assert result.stdout.strip().splitlines()[-1] == "[]", "importing operator modules must not import azure.*"
     for module in modules:
         importlib.import_module(module)
+
+
+def test_form_offers_exactly_the_auth_types_and_clouds_the_identity_layer_enforces():
+    from airflow_provider_appservice.identity.clouds import CLOUDS
+    from airflow_provider_appservice.identity.config import AUTH_TYPES
+
+    (conn_type,) = get_provider_info()["connection-types"]
+    fields = conn_type["conn-fields"]
+    assert fields["auth_type"]["schema"]["enum"] == list(AUTH_TYPES)
+    assert fields["cloud"]["schema"]["enum"] == list(CLOUDS)
+
+
+def test_provider_info_imports_neither_airflow_nor_azure():
+    """``import airflow`` calls it while Airflow is half imported: importing Airflow back is circular."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from airflow_provider_appservice.get_provider_info import get_provider_info\n"
+        "get_provider_info()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('airflow', 'azure')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"
