@@ -1,16 +1,23 @@
-"""Exceptions every layer raises: each says what happened and what to do about it.
+"""Every public exception of the provider: each says what happened and what to do about it.
 
 They derive from Airflow's ``AirflowException`` so a task fails with the message as
-written, never with a raw traceback from deep inside the Azure SDK.
+written, never with a raw traceback from deep inside the Azure SDK. ``retryable`` says
+whether an Airflow retry can help; the operators' ``retry_policy`` is built from it
+(:data:`NOT_RETRYABLE`), and ``boundary.classify`` is the one place that picks a class for
+an Azure or Entra failure. ``docs/errors.md`` lists them in a table.
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 from airflow.sdk.exceptions import AirflowException
 
 
 class AppServiceError(AirflowException):
     """Base class of every error this provider raises on purpose."""
+
+    retryable: ClassVar[bool] = True
 
 
 class ConnectionConfigError(AppServiceError):
@@ -19,17 +26,36 @@ class ConnectionConfigError(AppServiceError):
     The message names the field and the fix.
     """
 
+    retryable = False
+
     def __init__(self, field: str, problem: str, fix: str) -> None:
         self.field = field
         super().__init__(f"Connection field '{field}': {problem}. Fix: {fix}")
 
 
+class TaskArgumentError(AppServiceError, ValueError):
+    """A task argument (or what a template rendered it to) is wrong; raised before any network call.
+
+    The message names the argument and the fix. Also a ``ValueError``, which is what it is.
+    """
+
+    retryable = False
+
+    def __init__(self, argument: str, problem: str, fix: str) -> None:
+        self.argument = argument
+        super().__init__(f"Argument '{argument}': {problem}. Fix: {fix}")
+
+
 class AuthenticationFailed(AppServiceError):
     """Entra ID refused to issue a token. Carries the AADSTS code, never the response body."""
+
+    retryable = False
 
 
 class TokenPinningError(AppServiceError):
     """A token was about to be sent to a host it is not for; the request was not sent."""
+
+    retryable = False
 
 
 class AzureRequestError(AppServiceError):
@@ -62,6 +88,7 @@ class AzureRequestError(AppServiceError):
             text += f" (request id {request_id})"
         if hint:
             text += f". {hint}"
+        text += " [transient: an Airflow retry may help]" if self.retryable else " [permanent: a retry cannot help]"
         super().__init__(text)
 
 
@@ -71,9 +98,17 @@ class PermanentAzureError(AzureRequestError):
     The operators' Airflow ``retry_policy`` fails these at once instead of burning retries.
     """
 
+    retryable = False
+
+
+class AuthenticationUnavailable(AzureRequestError):
+    """Entra ID (or the managed-identity endpoint) did not answer or answered 5xx: transient."""
+
 
 class AmbiguousOutcomeError(AppServiceError):
     """A non-idempotent call failed after it may have been applied, and state could not tell."""
+
+    retryable = False
 
 
 class WaitTimeout(AppServiceError):
@@ -84,6 +119,8 @@ class DeploymentFailed(AppServiceError):
     """Kudu or the runtime reported the deployment as failed: the message carries the last log
     lines and the log URL. A retry redeploys the same package, so it is not retried by Airflow."""
 
+    retryable = False
+
     def __init__(self, message: str, *, deployment_id: str | None, status: str, log_url: str | None) -> None:
         self.deployment_id = deployment_id
         self.status = status
@@ -91,9 +128,52 @@ class DeploymentFailed(AppServiceError):
         super().__init__(message)
 
 
+class DeploymentRefused(PermanentAzureError):
+    """Kudu refuses deployments in this configuration (e.g. WEBSITE_RUN_FROM_PACKAGE is a URL)."""
+
+
+class DeploymentTimeout(WaitTimeout):
+    """The deployment did not finish within ``timeout``; an Airflow retry reconnects to it."""
+
+
+class SwapInProgressError(AzureRequestError):
+    """Another swap, or a swap with preview, is under way on the app (409 or ``targetSwapSlot``)."""
+
+
+class SettingsRaceError(AppServiceError):
+    """The re-read after a write did not show this task's change: another writer raced it."""
+
+
+class KeyVaultReferenceTimeout(WaitTimeout):
+    """Key Vault references were still pending when the bound ran out (a later retry may pass)."""
+
+
 class PackageError(AppServiceError):
     """The package cannot be deployed as given (missing, unreadable, unknown type)."""
+
+    retryable = False
 
 
 class KeyVaultReferenceError(AppServiceError):
     """A Key Vault reference did not resolve with the app's identity (a fix is needed, not a retry)."""
+
+    retryable = False
+
+
+def _public_errors() -> list[type[AppServiceError]]:
+    found: list[type[AppServiceError]] = []
+    stack: list[type[AppServiceError]] = [AppServiceError]
+    while stack:
+        cls = stack.pop()
+        found.append(cls)
+        stack.extend(cls.__subclasses__())
+    return found
+
+
+# The classes an Airflow retry cannot help, by dotted name (what ``RetryRule`` takes; it matches
+# subclasses too, so no retryable class may derive from one of these: a unit test checks).
+NOT_RETRYABLE: tuple[str, ...] = tuple(
+    f"{cls.__module__}.{cls.__qualname__}"
+    for cls in _public_errors()
+    if not cls.retryable and cls.__module__ == __name__
+)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from airflow_provider_appservice.errors import ConnectionConfigError
+from airflow_provider_appservice.errors import TaskArgumentError
 
 # Hosts whose tokens act on Azure or Microsoft 365 itself (any scheme, any path, every cloud).
 _POWERFUL_HOSTS = (
@@ -55,11 +55,11 @@ def app_scope(audience: str) -> str:
     raw = (audience or "").strip()
     fix = "use the app's Easy Auth audience: api://<client-id> or its Application ID URI"
     if not raw:
-        raise ConnectionConfigError("audience", "is empty", fix)
+        raise TaskArgumentError("audience", "is empty", fix)
     bare = raw[: -len("/.default")] if raw.endswith("/.default") else raw
     lowered = bare.lower().rstrip("/")
     if lowered.startswith("api://azureadtokenexchange"):
-        raise ConnectionConfigError("audience", "is the token-exchange audience, which is refused", fix)
+        raise TaskArgumentError("audience", "is the token-exchange audience, which is refused", fix)
     if _GUID.match(bare):
         return f"{bare}/.default"
     parts = urlsplit(lowered)
@@ -68,9 +68,9 @@ def app_scope(audience: str) -> str:
     elif parts.scheme == "https" and parts.hostname:
         host = parts.hostname
     else:
-        raise ConnectionConfigError("audience", f"'{bare}' is not an api:// URI, https URI or client id", fix)
+        raise TaskArgumentError("audience", f"'{bare}' is not an api:// URI, https URI or client id", fix)
     if host in _POWERFUL_HOSTS or host.endswith(_POWERFUL_SUFFIXES):
-        raise ConnectionConfigError(
+        raise TaskArgumentError(
             "audience",
             f"'{bare}' is an Azure or Microsoft 365 audience ({host}); app code must never receive such a token",
             fix,

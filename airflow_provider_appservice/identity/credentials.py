@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from airflow_provider_appservice.identity.config import IdentityConfig
@@ -25,6 +26,13 @@ _sync_credentials: dict[str, MaskingCredential] = {}
 _async_credentials: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, AsyncMaskingCredential]] = (
     weakref.WeakKeyDictionary()
 )
+
+
+def _explainer(config: IdentityConfig, who: str | None = None) -> Callable[[BaseException], BaseException]:
+    """How this identity's token failures read: ``identity.failures`` with the right principal."""
+    from airflow_provider_appservice.identity.failures import describe_auth_failure
+
+    return lambda exc: describe_auth_failure(config, exc, who=who)
 
 
 def _common(config: IdentityConfig) -> dict[str, Any]:
@@ -63,7 +71,7 @@ def _bootstrap(config: IdentityConfig, aio: bool) -> MaskingCredential | AsyncMa
     else:
         inner = _managed_identity(config, aio)
     wrapper = AsyncMaskingCredential if aio else MaskingCredential
-    return wrapper(inner, _bootstrap_label(config))
+    return wrapper(inner, _bootstrap_label(config), explain=_explainer(config, _bootstrap_label(config)))
 
 
 def _build(config: IdentityConfig, aio: bool) -> Any:
@@ -81,7 +89,8 @@ def _build(config: IdentityConfig, aio: bool) -> Any:
         # ClientAssertionCredential takes a *sync* callable in both flavours, so the
         # managed-identity token for the exchange comes from the sync credential; it runs
         # about once an hour per identity against the host-local identity endpoint.
-        mi = MaskingCredential(_managed_identity(config, aio=False), _bootstrap_label(config))
+        label = _bootstrap_label(config)
+        mi = MaskingCredential(_managed_identity(config, aio=False), label, explain=_explainer(config, label))
         return ns.ClientAssertionCredential(
             tenant_id=config.tenant,
             client_id=config.client,
@@ -114,7 +123,10 @@ def get_credential(config: IdentityConfig) -> MaskingCredential:
         cred = _sync_credentials.get(config.fingerprint)
         if cred is None:
             cred = MaskingCredential(
-                _build(config, aio=False), config.principal_label, rebuild=lambda: _build(config, aio=False)
+                _build(config, aio=False),
+                config.principal_label,
+                rebuild=lambda: _build(config, aio=False),
+                explain=_explainer(config),
             )
             _sync_credentials[config.fingerprint] = cred
         return cred
@@ -127,7 +139,10 @@ def get_async_credential(config: IdentityConfig) -> AsyncMaskingCredential:
     cred = per_loop.get(config.fingerprint)
     if cred is None:
         cred = AsyncMaskingCredential(
-            _build(config, aio=True), config.principal_label, rebuild=lambda: _build(config, aio=True)
+            _build(config, aio=True),
+            config.principal_label,
+            rebuild=lambda: _build(config, aio=True),
+            explain=_explainer(config),
         )
         per_loop[config.fingerprint] = cred
     return cred

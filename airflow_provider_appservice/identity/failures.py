@@ -1,58 +1,35 @@
-"""Explain why Entra ID refused a token, from the AADSTS code alone.
+"""Explain why no token could be had, with what the connection knows (who, tenant, cloud).
 
-azure-identity's exception text embeds the token endpoint's response body; that body
-is never shown to users (``test_connection`` and task logs must not echo it), so the
-code is extracted and paired with a fix.
+The classification itself (AADSTS code -> permanent, Entra unavailable -> transient) is
+``boundary.classify_auth``'s; this adds the sentences only a connection can say. The
+credential wrapper (``identity.tokens``) calls it the moment ``get_token`` fails, so every
+path — ARM, Kudu, app, Key Vault, sync and async — reports the same failure the same way.
 """
 
 from __future__ import annotations
 
-import re
-
-from airflow_provider_appservice.errors import AuthenticationFailed
+from airflow_provider_appservice.boundary import classify_auth
+from airflow_provider_appservice.errors import AppServiceError
 from airflow_provider_appservice.identity.config import IdentityConfig
 
-_AADSTS = re.compile(r"AADSTS(\d{5,7})")
 
-# AADSTS code -> (what happened, which field to fix)
-KNOWN_CODES: dict[str, tuple[str, str]] = {
-    "7000215": ("the client secret is wrong", "Client secret (password)"),
-    "7000222": ("the client secret has expired", "Client secret (password): create a new secret"),
-    "700016": ("no application with this client ID exists in the tenant", "Client ID (login) or tenant_id"),
-    "90002": ("the tenant does not exist", "tenant_id"),
-    "900023": ("the tenant ID is not valid", "tenant_id"),
-    "700027": ("the certificate assertion's signature did not verify", "client_certificate_private_key"),
-    "700024": ("the client assertion is outside its valid time range", "the worker's clock"),
-    "70021": (
-        "no federated credential on the app registration matches the presented token",
-        "the app registration's federated credentials (issuer, subject, audience)",
-    ),
-    "700213": ("no federated credential matches the token's subject", "the federated credential's subject"),
-    "500011": ("the requested audience is not known in the tenant", "the audience or tenant_id"),
-    "501051": (
-        "the app requires an app role assignment and this identity has none",
-        "the API's app roles: assign one to this identity",
-    ),
-}
+def describe_auth_failure(config: IdentityConfig, exc: BaseException, who: str | None = None) -> AppServiceError:
+    """One line: who tried, which code Entra ID answered (or that it was unavailable), what to fix.
 
-
-def describe_auth_failure(config: IdentityConfig, exc: BaseException) -> AuthenticationFailed:
-    """One line: who tried, which code Entra ID answered, what to fix. No response body."""
-    match = _AADSTS.search(str(exc))
-    who = config.principal_label
-    if match:
-        code = match.group(1)
-        what, fix = KNOWN_CODES.get(code, ("Entra ID refused the request", "the connection's identity fields"))
-        return AuthenticationFailed(f"Authentication failed for {who}: {what} (AADSTS{code}). Check {fix}.")
-    if "Unable to get authority configuration" in str(exc):
-        return AuthenticationFailed(
-            f"Authentication failed for {who}: Entra ID does not know tenant '{config.tenant_id}' "
-            f"in the '{config.cloud.name}' cloud (tenant discovery failed). Check tenant_id and cloud."
-        )
-    if "ManagedIdentityCredential" in str(exc) or config.auth_type == "managed_identity":
-        return AuthenticationFailed(
-            f"Authentication failed for {who}: no managed identity answered on this machine "
-            f"({type(exc).__name__}). Check that the worker runs with a managed identity and, for a "
-            "user-assigned one, that managed_identity_client_id is right."
-        )
-    return AuthenticationFailed(f"Authentication failed for {who} ({type(exc).__name__}).")
+    ``who`` names another principal than the connection's (a Key Vault bootstrap identity).
+    """
+    who = who or config.principal_label
+    text = str(exc)
+    context = ""
+    if "AADSTS" not in text and "HTTP Error: " not in text:
+        if "Unable to get authority configuration" in text:
+            context = (
+                f"Entra ID does not know tenant '{config.tenant_id}' in the '{config.cloud.name}' cloud "
+                "(tenant discovery failed). Check tenant_id and cloud."
+            )
+        elif "ManagedIdentityCredential" in text or config.auth_type == "managed_identity":
+            context = (
+                f"no managed identity answered on this machine ({type(exc).__name__}). Check that the worker "
+                "runs with a managed identity and, for a user-assigned one, that managed_identity_client_id is right."
+            )
+    return classify_auth(exc, who=who, context=context)

@@ -38,34 +38,24 @@ def _client_kwargs(config: IdentityConfig) -> dict[str, Any]:
 
 
 def _describe_failure(config: IdentityConfig, exc: Exception) -> AppServiceError:
-    """Turn a vault error into a sentence with status and code, never the response body."""
-    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
+    """A vault error through the one error boundary, with the bootstrap's own fixes; never the body.
+
+    403/401: the bootstrap identity may not read the secret; 404: the secret does not exist —
+    both permanent. 429/5xx and a vault that does not answer are transient.
+    """
+    from airflow_provider_appservice.boundary import classify
 
     where = f"secret '{config.key_vault_secret_name}' in {config.key_vault_url}"
-    if isinstance(exc, ResourceNotFoundError):
-        return AppServiceError(
-            f"Key Vault bootstrap: {where} does not exist (HTTP 404). "
-            "Fix: check key_vault_secret_name, or create the secret."
-        )
-    if isinstance(exc, ClientAuthenticationError) and exc.status_code is None:
-        return AppServiceError(
-            f"Key Vault bootstrap: the bootstrap identity could not get a vault token ({type(exc).__name__}). "
-            "Fix: check that the worker has a managed or workload identity and that the vault is in "
-            "the connection's tenant."
-        )
-    if isinstance(exc, HttpResponseError):
-        code = exc.error.code if exc.error else None
-        hint = (
-            "Fix: grant the bootstrap identity the 'Key Vault Secrets User' role on the vault."
-            if exc.status_code in (401, 403)
-            else "Fix: check the vault and retry."
-        )
-        return AppServiceError(
-            f"Key Vault bootstrap: reading {where} failed, HTTP {exc.status_code}"
-            + (f" {code}" if code else "")
-            + f". {hint}"
-        )
-    return AppServiceError(f"Key Vault bootstrap: reading {where} failed ({type(exc).__name__}).")
+    hints = {
+        401: "Grant the bootstrap identity the 'Key Vault Secrets User' role on the vault",
+        403: "Grant the bootstrap identity the 'Key Vault Secrets User' role on the vault",
+        404: "Check key_vault_secret_name, or create the secret",
+    }
+    return classify(
+        f"Key Vault bootstrap: reading {where}",
+        exc,
+        hint=hints.get(getattr(exc, "status_code", None) or 0),
+    )
 
 
 def _credential_kwargs(config: IdentityConfig, value: str, content_type: str | None) -> dict[str, Any]:

@@ -110,17 +110,41 @@ async def _amask(token: str) -> None:
     await amask_secret(token)
 
 
+Explain = Callable[[BaseException], BaseException]
+
+
+def _explained(explain: Explain | None, exc: BaseException) -> BaseException:
+    """The provider's error for a failed token request, raised where the token was asked for.
+
+    Raised from inside azure-core's bearer policy, it is not an ``AzureError``: no SDK retry
+    re-sends a wrong secret, and every caller up the stack sees the same class.
+    """
+    from azure.core.exceptions import ClientAuthenticationError
+
+    if explain is None or not isinstance(exc, ClientAuthenticationError) or exc.status_code is not None:
+        return exc  # a 401 from a resource (vault, ARM) is that resource's answer, classified there
+    return explain(exc)
+
+
 class MaskingCredential:
     """Sync credential wrapper: every token is masked and counted before anyone sees it.
 
     ``rebuild`` makes :meth:`renew` possible: a fresh inner credential (an empty token cache)
     for when Azure rejects a token this process still believes valid (clock skew, revocation).
+    ``explain`` turns a failed token request into the provider's error (``identity.failures``).
     """
 
-    def __init__(self, inner: TokenCredential, principal: str, rebuild: Callable[[], Any] | None = None) -> None:
+    def __init__(
+        self,
+        inner: TokenCredential,
+        principal: str,
+        rebuild: Callable[[], Any] | None = None,
+        explain: Explain | None = None,
+    ) -> None:
         self._inner = inner
         self.principal = principal
         self._rebuild = rebuild
+        self._explain = explain
 
     def renew(self) -> bool:
         """Drop the cached tokens by rebuilding the inner credential; False if it cannot."""
@@ -137,19 +161,29 @@ class MaskingCredential:
             _mask(token)
 
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        result = self._inner.get_token(*scopes, **kwargs)
+        try:
+            result = self._inner.get_token(*scopes, **kwargs)
+        except Exception as exc:
+            if (explained := _explained(self._explain, exc)) is exc:
+                raise
+            raise explained from None
         self._seen(scopes, result.token)
         return result
 
     def get_token_info(self, *scopes: str, options: Any = None) -> AccessTokenInfo:
         inner: Any = self._inner
-        if hasattr(inner, "get_token_info"):
-            result = inner.get_token_info(*scopes, options=options)
-        else:  # credentials that predate the token-info protocol
-            from azure.core.credentials import AccessTokenInfo
+        try:
+            if hasattr(inner, "get_token_info"):
+                result = inner.get_token_info(*scopes, options=options)
+            else:  # credentials that predate the token-info protocol
+                from azure.core.credentials import AccessTokenInfo
 
-            token = inner.get_token(*scopes)
-            result = AccessTokenInfo(token.token, token.expires_on)
+                token = inner.get_token(*scopes)
+                result = AccessTokenInfo(token.token, token.expires_on)
+        except Exception as exc:
+            if (explained := _explained(self._explain, exc)) is exc:
+                raise
+            raise explained from None
         self._seen(scopes, result.token)
         return result
 
@@ -168,10 +202,17 @@ class MaskingCredential:
 class AsyncMaskingCredential:
     """Async twin of :class:`MaskingCredential`, masking with ``amask_secret``."""
 
-    def __init__(self, inner: AsyncTokenCredential, principal: str, rebuild: Callable[[], Any] | None = None) -> None:
+    def __init__(
+        self,
+        inner: AsyncTokenCredential,
+        principal: str,
+        rebuild: Callable[[], Any] | None = None,
+        explain: Explain | None = None,
+    ) -> None:
         self._inner = inner
         self.principal = principal
         self._rebuild = rebuild
+        self._explain = explain
 
     async def arenew(self) -> bool:
         """Async twin of :meth:`MaskingCredential.renew`."""
@@ -186,19 +227,29 @@ class AsyncMaskingCredential:
             await _amask(token)
 
     async def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        result = await self._inner.get_token(*scopes, **kwargs)
+        try:
+            result = await self._inner.get_token(*scopes, **kwargs)
+        except Exception as exc:
+            if (explained := _explained(self._explain, exc)) is exc:
+                raise
+            raise explained from None
         await self._seen(scopes, result.token)
         return result
 
     async def get_token_info(self, *scopes: str, options: Any = None) -> AccessTokenInfo:
         inner: Any = self._inner
-        if hasattr(inner, "get_token_info"):
-            result = await inner.get_token_info(*scopes, options=options)
-        else:
-            from azure.core.credentials import AccessTokenInfo
+        try:
+            if hasattr(inner, "get_token_info"):
+                result = await inner.get_token_info(*scopes, options=options)
+            else:
+                from azure.core.credentials import AccessTokenInfo
 
-            token = await inner.get_token(*scopes)
-            result = AccessTokenInfo(token.token, token.expires_on)
+                token = await inner.get_token(*scopes)
+                result = AccessTokenInfo(token.token, token.expires_on)
+        except Exception as exc:
+            if (explained := _explained(self._explain, exc)) is exc:
+                raise
+            raise explained from None
         await self._seen(scopes, result.token)
         return result
 

@@ -24,12 +24,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from airflow_provider_appservice.errors import AppServiceError, DeploymentFailed, PermanentAzureError, WaitTimeout
+from airflow_provider_appservice.boundary import AMBIGUOUS_STATUSES, classify, request_id_of, was_not_applied
+from airflow_provider_appservice.errors import (
+    AmbiguousOutcomeError,
+    AppServiceError,
+    DeploymentFailed,
+    DeploymentRefused,
+    DeploymentTimeout,
+)
 from airflow_provider_appservice.operations.kudu_status import DeploymentTracker, LogFollower, Outcome, Phase
 from airflow_provider_appservice.operations.packages import PackageSpec, StreamingReader, redact_url
 from airflow_provider_appservice.operations.targets import AppTarget
 from airflow_provider_appservice.transport.backoff import Backoff, Clock, parse_retry_after
-from airflow_provider_appservice.transport.errors import from_azure_error
 from airflow_provider_appservice.transport.retrying import retrying
 
 if TYPE_CHECKING:
@@ -43,14 +49,6 @@ PERMANENT_409_MARKERS = ("run-from-zip", "website_run_from_package", "website_us
 NOT_APPLIED = frozenset({429, 503})
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 PUBLISH_ACTION = "publish/action"
-
-
-class DeploymentRefused(PermanentAzureError):
-    """Kudu refuses deployments in this configuration (e.g. WEBSITE_RUN_FROM_PACKAGE is a URL)."""
-
-
-class DeploymentTimeout(WaitTimeout):
-    """The deployment did not finish within ``timeout``; an Airflow retry reconnects to it."""
 
 
 class _Busy(Exception):
@@ -120,29 +118,24 @@ def _text(response: Any, limit: int = 500) -> str:
         return ""
 
 
-def scm_error(action: str, target: AppTarget, response: Any) -> PermanentAzureError | AppServiceError:
-    """A non-2xx SCM answer as an error naming the fix (Kudu bodies are plain text or JSON)."""
-    from airflow_provider_appservice.errors import AzureRequestError
-    from airflow_provider_appservice.transport.errors import PERMANENT_STATUSES, parse_error_body
+def scm_error(action: str, target: AppTarget, response: Any) -> AppServiceError:
+    """A non-2xx SCM answer through the one boundary, with Kudu's fixes (bodies are text or JSON)."""
+    from airflow_provider_appservice.boundary import classify_response
 
-    status = response.status_code
-    text = _text(response)
-    code, message = parse_error_body(text)
-    message = message or text
-    hint = None
-    if status == 401:
-        hint = (
-            "Kudu did not accept the connection's Entra token (an ARM token of the app's tenant). "
-            "Check the connection's tenant and subscription"
-        )
-    elif status == 403:
-        hint = (
-            f"Grant the identity a role that allows '{target.action(PUBLISH_ACTION)}', e.g. the built-in role "
-            "'Website Contributor' on the app"
-        )
-    request_id = response.headers.get("x-ms-request-id") or response.headers.get("request-id")
-    kind = PermanentAzureError if status in PERMANENT_STATUSES else AzureRequestError
-    return kind(action, status=status, code=code, message=message, request_id=request_id, hint=hint)
+    hints = {
+        401: "Kudu did not accept the connection's Entra token (an ARM token of the app's tenant). "
+        "Check the connection's tenant and subscription",
+        403: f"Grant the identity a role that allows '{target.action(PUBLISH_ACTION)}', e.g. the built-in role "
+        "'Website Contributor' on the app",
+    }
+    return classify_response(action, response, hint=hints.get(response.status_code))
+
+
+def target_host(scm: Any) -> str:
+    """The SCM host a pipeline client is bound to (for messages that point at Kudu's pages)."""
+    from urllib.parse import urlsplit
+
+    return urlsplit(scm.format_url("/")).hostname or "the SCM site"
 
 
 def _permanent_conflict(text: str) -> bool:
@@ -175,7 +168,7 @@ def upload(
 ) -> UploadResult:
     """Send the package once; on 409 "in progress" (or 429/503) wait within ``deadline`` (the
     clock's time) and send it again. Returns the deployment id (None: resolve via /latest)."""
-    from azure.core.exceptions import ServiceRequestError
+    from azure.core.exceptions import ServiceRequestError, ServiceResponseError
     from azure.core.rest import HttpRequest
 
     params = publish_params(spec, clean=clean, restart=restart)
@@ -187,7 +180,8 @@ def upload(
     t0 = clock.now()
 
     def busy_or_not_sent(exc: BaseException) -> bool:
-        return isinstance(exc, (_Busy, ServiceRequestError))
+        # A reset after the body was sent may have made a deployment: never upload again blindly.
+        return isinstance(exc, _Busy) or was_not_applied(exc)
 
     remaining = max(deadline - clock.now(), 0.0)
     backoff = Backoff(initial=2.0, multiplier=2.0, cap=30.0, deadline=remaining)
@@ -237,6 +231,13 @@ def upload(
                     raise _Busy(status, response.headers, text)
                 if status in NOT_APPLIED:
                     raise _Busy(status, response.headers, _text(response))
+                if status in AMBIGUOUS_STATUSES:
+                    raise AmbiguousOutcomeError(
+                        f"Deploying to '{target.label}': Kudu answered HTTP {status} after receiving the package "
+                        f"(request id {request_id_of(response) or 'n/a'}), so a deployment may have started. It was "
+                        f"not uploaded again. See https://{target_host(scm)}/api/deployments, then clear the task to "
+                        "deploy again if none is running"
+                    )
                 if status >= 400:
                     raise scm_error(f"Deploying to '{target.label}'", target, response)
                 dep_id = response.headers.get("SCM-DEPLOYMENT-ID") or response.headers.get("scm-deployment-id")
@@ -258,8 +259,13 @@ def upload(
                 f"Another deployment kept {target.label} busy (HTTP 409) past the timeout; nothing was deployed"
             ) from None
         raise AppServiceError(f"Kudu on {target.label} kept answering HTTP {exc.status_code}: {exc.text}") from None
-    except ServiceRequestError as exc:
-        raise AppServiceError(f"Could not reach the SCM site of {target.label}: {type(exc).__name__}") from None
+    except (ServiceRequestError, ServiceResponseError) as exc:
+        error = classify(f"Deploying to '{target.label}'", exc, idempotent=False)
+        if isinstance(error, AmbiguousOutcomeError):
+            raise AmbiguousOutcomeError(
+                f"{error} A deployment may exist: see https://{target_host(scm)}/api/deployments."
+            ) from None
+        raise error from None
     finally:
         if reader is not None:
             reader.close()
@@ -354,7 +360,7 @@ def _on_poll_error(tracker: Any, target: AppTarget, deployment_id: str | None, e
         return list(tracker.on_transient(type(exc).__name__))
     if exc.status_code in TRANSIENT_STATUS:
         return list(tracker.on_transient(f"HTTP {exc.status_code}"))
-    raise from_azure_error(
+    raise classify(
         f"Reading the runtime status of deployment {deployment_id} on '{target.label}'",
         exc,
         required_action=target.action("deploymentStatus/read"),

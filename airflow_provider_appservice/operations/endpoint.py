@@ -15,17 +15,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from airflow_provider_appservice.boundary import classify, status_of, was_not_applied
 from airflow_provider_appservice.errors import (
     AmbiguousOutcomeError,
     AzureRequestError,
-    ConnectionConfigError,
     PermanentAzureError,
+    TaskArgumentError,
 )
 from airflow_provider_appservice.identity.config import IdentityConfig
 from airflow_provider_appservice.operations.sites import SiteInfo
 from airflow_provider_appservice.transport.app import app_hosts
 from airflow_provider_appservice.transport.backoff import Backoff, Clock
-from airflow_provider_appservice.transport.retrying import retrying, status_of
+from airflow_provider_appservice.transport.retrying import retrying
 
 if TYPE_CHECKING:
     from azure.core import PipelineClient
@@ -45,22 +46,22 @@ class AppEndpoint:
 
 def check_base_url(base_url: str) -> str:
     """The host of a ``base_url``, after the checks that need no I/O: https, a host name, no
-    user information or query. Raises ConnectionConfigError before anything is sent."""
+    user information or query. Raises TaskArgumentError before anything is sent."""
     try:
         parts = urlsplit(base_url)
         port = parts.port
     except ValueError:
-        raise ConnectionConfigError("base_url", "cannot be parsed", "use https://<host>[/<path>]") from None
+        raise TaskArgumentError("base_url", "cannot be parsed", "use https://<host>[/<path>]") from None
     if parts.scheme != "https":
-        raise ConnectionConfigError(
+        raise TaskArgumentError(
             "base_url", f"must be an https URL, not {parts.scheme or 'a relative'} one", "use https://<host>"
         )
     if not parts.hostname or parts.username is not None or parts.password is not None:
-        raise ConnectionConfigError("base_url", "must name a host and no user information", "use https://<host>")
+        raise TaskArgumentError("base_url", "must name a host and no user information", "use https://<host>")
     if parts.query or parts.fragment:
-        raise ConnectionConfigError("base_url", "must not carry a query or fragment", "put them in path")
+        raise TaskArgumentError("base_url", "must not carry a query or fragment", "put them in path")
     if port not in (None, 443):
-        raise ConnectionConfigError("base_url", f"names port {port}; app tokens go to port 443 only", "drop the port")
+        raise TaskArgumentError("base_url", f"names port {port}; app tokens go to port 443 only", "drop the port")
     return parts.hostname.lower().rstrip(".")
 
 
@@ -71,7 +72,7 @@ def resolve_endpoint(site: SiteInfo, identity: IdentityConfig, base_url: str | N
         return AppEndpoint(f"https://{site.default_host_name}", hosts)
     host = check_base_url(base_url)
     if host not in hosts and host not in identity.allowed_hosts:
-        raise ConnectionConfigError(
+        raise TaskArgumentError(
             "base_url",
             f"host '{host}' is neither one of the app's host names nor in the connection's allowed_hosts",
             f"ask the owner of connection '{identity.conn_id}' to add it to allowed_hosts",
@@ -120,10 +121,10 @@ def call_app(
     safe_to_repeat = method in IDEMPOTENT_METHODS or has_key
 
     def retryable(exc: BaseException) -> bool:
-        if isinstance(exc, ServiceRequestError):
-            return True
-        if isinstance(exc, ServiceResponseError):
-            return safe_to_repeat
+        if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
+            # Through a proxy a reset after sending is a ServiceRequestError too: only a request
+            # that certainly never left (boundary.was_not_applied) may be sent again unkeyed.
+            return safe_to_repeat or was_not_applied(exc)
         status = status_of(exc)
         return status == 429 or (safe_to_repeat and status in RETRY_STATUSES)
 
@@ -148,17 +149,14 @@ def call_app(
                     raise _RetryableStatus(response)
     except _RetryableStatus as exc:  # out of attempts (or not safe to repeat): report the last answer
         response = exc.response
-    except ServiceResponseError as exc:
+    except (ServiceRequestError, ServiceResponseError) as exc:
         what = f"{method} {urlsplit(url).path}"
-        if not safe_to_repeat:
+        error = classify(what, exc, idempotent=safe_to_repeat)
+        if isinstance(error, AmbiguousOutcomeError):
             raise AmbiguousOutcomeError(
-                f"{what}: the connection broke after the request was sent ({type(exc).__name__}); the app may "
-                "have acted on it, so it was not re-sent. Pass idempotency_key=True if the app drops duplicates."
+                f"{error} Pass idempotency_key=True if the app drops duplicate requests."
             ) from None
-        raise AzureRequestError(what, status=None, code=None, message=f"no answer ({type(exc).__name__})") from None
-    except ServiceRequestError as exc:
-        what = f"{method} {urlsplit(url).path}"
-        raise AzureRequestError(what, status=None, code=None, message=f"not sent ({type(exc).__name__})") from None
+        raise error from None
     assert response is not None
     return CallResult(response, attempts, time.monotonic() - started, safe_to_repeat)
 

@@ -3,7 +3,7 @@
 The SDK's own retry is off for these POSTs (``retry_total=0``): azure-core would otherwise
 re-POST on any status that carries Retry-After. A 429 or 503 is a refusal *before*
 execution (ARM's throttling and gateway), so it is re-sent after the advertised wait; a
-failure to connect never reached Azure (``transport.retrying.was_not_applied`` reads the error chain:
+failure to connect never reached Azure (``boundary.was_not_applied`` reads the error chain:
 through a proxy a connection cut after sending also looks like a connect error). Anything else that breaks mid-flight (a reset, a
 500/502/504) is ambiguous: the app's state decides, and a restart, whose effect state
 cannot show, is not re-sent blindly.
@@ -15,13 +15,13 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_appservice.boundary import classify, is_ambiguous, status_of, was_not_applied
 from airflow_provider_appservice.errors import AmbiguousOutcomeError
 from airflow_provider_appservice.operations.sites import SiteInfo, get_site
 from airflow_provider_appservice.operations.targets import AppTarget, site_call
 from airflow_provider_appservice.transport.arm import ResponseIds
 from airflow_provider_appservice.transport.backoff import Backoff, Clock
-from airflow_provider_appservice.transport.errors import from_azure_error
-from airflow_provider_appservice.transport.retrying import is_ambiguous, retrying, status_of, was_not_applied
+from airflow_provider_appservice.transport.retrying import retrying
 
 if TYPE_CHECKING:
     from azure.mgmt.web import WebSiteManagementClient
@@ -81,7 +81,7 @@ def run_lifecycle_action(
                 _send(client, target, action, ids, **options)
     except AzureError as exc:
         if not is_ambiguous(exc):
-            raise from_azure_error(
+            raise classify(
                 f"{action.capitalize()} of '{target.label}'", exc, required_action=target.action(f"{action}/action")
             ) from None
         site = get_site(client, target.resource_group, target.app_name, target.slot)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_appservice.transport.errors import from_azure_error
+from airflow_provider_appservice.boundary import classify
 
 if TYPE_CHECKING:
     from azure.mgmt.web import WebSiteManagementClient
@@ -58,7 +58,7 @@ def get_site(client: WebSiteManagementClient, resource_group: str, app_name: str
             else client.web_apps.get(resource_group, app_name)
         )
     except HttpResponseError as exc:
-        raise from_azure_error(f"Reading app '{target}'", exc, required_action=required) from None
+        raise classify(f"Reading app '{target}'", exc, required_action=required) from None
     return site_info(site, slot)
 
 
@@ -70,7 +70,7 @@ def count_sites(client: WebSiteManagementClient, resource_group: str) -> int:
         pages = client.web_apps.list_by_resource_group(resource_group).by_page()
         return len(list(next(pages, [])))
     except HttpResponseError as exc:
-        raise from_azure_error(
+        raise classify(
             f"Listing apps in resource group '{resource_group}'",
             exc,
             required_action="Microsoft.Web/sites/read",
@@ -89,5 +89,5 @@ async def aget_site(client: Any, resource_group: str, app_name: str, slot: str |
         else:
             site = await client.web_apps.get(resource_group, app_name)
     except HttpResponseError as exc:
-        raise from_azure_error(f"Reading app '{target}'", exc, required_action=required) from None
+        raise classify(f"Reading app '{target}'", exc, required_action=required) from None
     return site_info(site, slot)

@@ -26,23 +26,26 @@ import base64
 import binascii
 import json
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
+from airflow_provider_appservice.boundary import classify, is_ambiguous, parse_error_body, status_of, was_not_applied
 from airflow_provider_appservice.errors import (
     AmbiguousOutcomeError,
     AppServiceError,
-    AzureRequestError,
     PermanentAzureError,
+    SwapInProgressError,
     WaitTimeout,
 )
 from airflow_provider_appservice.operations.sites import SiteInfo, site_info
 from airflow_provider_appservice.operations.targets import PRODUCTION, AppTarget
+from airflow_provider_appservice.operations.waits import PollingWait, WaitOutcome, adrive, drive
 from airflow_provider_appservice.transport.backoff import Backoff, Clock
-from airflow_provider_appservice.transport.errors import from_azure_error, parse_error_body
-from airflow_provider_appservice.transport.retrying import is_ambiguous, retrying, status_of, was_not_applied
+from airflow_provider_appservice.transport.retrying import retrying
 
 if TYPE_CHECKING:
     from azure.mgmt.web import WebSiteManagementClient
@@ -58,10 +61,6 @@ TOKEN_RESPONSE_HEADERS = frozenset(
 TOKEN_REQUEST_HEADERS = frozenset({"x-ms-client-request-id"})
 
 RUNNING, APPLIED, NOT_APPLIED = "running", "applied", "not-applied"
-
-
-class SwapInProgressError(AzureRequestError):
-    """Another swap, or a swap with preview, is under way on the app (409 or ``targetSwapSlot``)."""
 
 
 def _label(slot: str | None) -> str:
@@ -156,9 +155,7 @@ def read_slot(client: WebSiteManagementClient, resource_group: str, app_name: st
             else client.web_apps.get(resource_group, app_name)
         )
     except HttpResponseError as exc:
-        raise from_azure_error(
-            f"Reading app '{app_name}/{_label(slot)}'", exc, required_action=_read_action(slot)
-        ) from None
+        raise classify(f"Reading app '{app_name}/{_label(slot)}'", exc, required_action=_read_action(slot)) from None
     return slot_view(site, slot)
 
 
@@ -172,9 +169,7 @@ async def aread_slot(client: Any, resource_group: str, app_name: str, slot: str 
         else:
             site = await client.web_apps.get(resource_group, app_name)
     except HttpResponseError as exc:
-        raise from_azure_error(
-            f"Reading app '{app_name}/{_label(slot)}'", exc, required_action=_read_action(slot)
-        ) from None
+        raise classify(f"Reading app '{app_name}/{_label(slot)}'", exc, required_action=_read_action(slot)) from None
     return slot_view(site, slot)
 
 
@@ -350,7 +345,7 @@ def in_progress_error(pair: SwapPair, exc: Exception | None = None, detail: str 
 def _raise_write_error(what: str, pair: SwapPair, verb: str, exc: Exception) -> None:
     if status_of(exc) == 409:
         raise in_progress_error(pair, exc) from None
-    raise from_azure_error(what, exc, required_action=pair.required_action(verb)) from None
+    raise classify(what, exc, required_action=pair.required_action(verb)) from None
 
 
 def start_swap(
@@ -465,7 +460,7 @@ def wait_for_swap(
             raise WaitTimeout(swap_timeout_message(pair, timeout))
         poller.result()
     except AzureError as exc:
-        raise from_azure_error(f"Swap of {pair.label}", exc, required_action=_read_action(pair.source_slot)) from None
+        raise classify(f"Swap of {pair.label}", exc, required_action=_read_action(pair.source_slot)) from None
 
 
 def probe_swap(client: WebSiteManagementClient, pair: SwapPair, token: str) -> str:
@@ -549,7 +544,7 @@ async def await_swap(client: Any, pair: SwapPair, token: str, *, poll_interval: 
             )
         await poller.result()
     except AzureError as exc:
-        raise from_azure_error(f"Swap of {pair.label}", exc, required_action=_read_action(pair.source_slot)) from None
+        raise classify(f"Swap of {pair.label}", exc, required_action=_read_action(pair.source_slot)) from None
 
 
 # -- swap with preview ------------------------------------------------------------------------------
@@ -639,3 +634,98 @@ def slot_config(
             f"(targetSwapSlot={view.target_swap_slot!r}). It was not re-sent; check the slot, then clear the task."
         ) from None
     return SlotConfigResult(ids.request_id, ids.correlation_id, attempts)
+
+
+# -- waiting for a preview to show on the source (sans-I/O step, sync and async drivers) ----------
+
+
+class PreviewWait(PollingWait):
+    """Until the source slot's ``targetSwapSlot`` names the target: the preview is in place (no I/O).
+
+    Feed it what ARM shows with :meth:`on_slot`. ``targetSwapSlot`` naming another slot means
+    another swap or preview took the source over: that fails at once, naming it.
+    """
+
+    def __init__(self, pair: SwapPair, *, deadline: float, timeout: float, interval: float) -> None:
+        super().__init__(deadline=deadline, timeout=timeout, interval=interval)
+        self.pair = pair
+        self.seen: str | None = None
+
+    def on_slot(self, target_swap_slot: str | None) -> str:
+        """One read of the source slot; returns the log line for it."""
+        self.counted()
+        self.seen = target_swap_slot
+        pair = self.pair
+        if target_swap_slot and same_slot(target_swap_slot, pair.target_label):
+            self.succeed(f"{pair.source_label} now runs with {pair.target_label}'s slot settings (preview pending)")
+            return self.outcome.message if self.outcome else ""
+        if target_swap_slot:
+            self.fail(
+                f"The preview of {pair.label} did not take: '{pair.source_label}' targets '{target_swap_slot}' "
+                "(another swap or swap with preview took the slot over). Complete or cancel that one first."
+            )
+            return self.outcome.message if self.outcome else ""
+        return f"{pair.source_label} does not show the preview yet (targetSwapSlot empty)"
+
+    def timeout_message(self) -> str:
+        return (
+            f"The preview of {self.pair.label} did not show on the source within {self.timeout:g}s "
+            f"(targetSwapSlot={self.seen!r}); it may still be applied: check the slot, then complete or cancel it"
+        )
+
+
+def wait_for_preview(
+    client: WebSiteManagementClient,
+    wait: PreviewWait,
+    *,
+    clock: Clock | None = None,
+    logger: logging.Logger | Any = log,
+) -> WaitOutcome:
+    """Sync driver: read the source slot until the preview shows, fails or the deadline passes."""
+    pair = wait.pair
+
+    def look() -> None:
+        view = read_slot(client, pair.resource_group, pair.app_name, pair.source_slot)
+        logger.info("%s", wait.on_slot(view.target_swap_slot))
+
+    return drive(wait, look, clock)
+
+
+async def await_preview(
+    client: Any, wait: PreviewWait, *, now: Callable[[], float] = time.time, logger: logging.Logger | Any = log
+) -> WaitOutcome:
+    """Async driver (the trigger's), on the aio ARM client: the same decisions."""
+    pair = wait.pair
+
+    async def look() -> None:
+        view = await aread_slot(client, pair.resource_group, pair.app_name, pair.source_slot)
+        logger.info("%s", wait.on_slot(view.target_swap_slot))
+
+    return await adrive(wait, look, now=now)
+
+
+async def acancel_preview(client: Any, pair: SwapPair, *, logger: logging.Logger | Any = log) -> bool:
+    """resetSlotConfig on the aio ARM client, if (and only if) this pair's preview is pending.
+
+    The one write on the async side: a deferred preview's trigger sends it when the task is
+    killed. Resetting is idempotent, so the client's retry policy may re-send it. Returns
+    whether a reset was sent.
+    """
+    from azure.core.exceptions import HttpResponseError
+
+    view = await aread_slot(client, pair.resource_group, pair.app_name, pair.source_slot)
+    if not (view.target_swap_slot and same_slot(view.target_swap_slot, pair.target_label)):
+        logger.info(
+            "No preview of %s is pending (targetSwapSlot=%r); nothing to cancel", pair.label, view.target_swap_slot
+        )
+        return False
+    ops = client.web_apps
+    try:
+        if pair.source_slot:
+            await ops.reset_slot_configuration_slot(pair.resource_group, pair.app_name, pair.source_slot)
+        else:
+            await ops.reset_production_slot_config(pair.resource_group, pair.app_name)
+    except HttpResponseError as exc:
+        _raise_write_error(f"Resetting slot config (cancel) for {pair.label}", pair, "resetSlotConfig/action", exc)
+    logger.warning("Cancelled the preview of %s (resetSlotConfig)", pair.label)
+    return True

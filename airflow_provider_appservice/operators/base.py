@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.definitions.retry_policy import ExceptionRetryPolicy, RetryAction, RetryRule
 
-from airflow_provider_appservice.errors import ConnectionConfigError
+from airflow_provider_appservice.errors import NOT_RETRYABLE, TaskArgumentError
 from airflow_provider_appservice.hooks.app_service import AppServiceHook
 from airflow_provider_appservice.links.portal import PORTAL_URL_KEY, AppServicePortalLink, portal_url
 
@@ -24,19 +24,15 @@ if TYPE_CHECKING:
     from airflow_provider_appservice.operations.targets import AppTarget
     from airflow_provider_appservice.transport.backoff import Backoff
 
-# Errors no Airflow retry can fix: fail the task at once instead of burning its retries.
+# Errors no Airflow retry can fix (``errors.NOT_RETRYABLE``, from each class's ``retryable``):
+# fail the task at once instead of burning its retries. One policy for every operator and sensor.
 APP_SERVICE_RETRY_POLICY = ExceptionRetryPolicy(
     rules=[
         RetryRule(
-            exception=[
-                "airflow_provider_appservice.errors.ConnectionConfigError",
-                "airflow_provider_appservice.errors.AuthenticationFailed",
-                "airflow_provider_appservice.errors.TokenPinningError",
-                "airflow_provider_appservice.errors.PermanentAzureError",
-                "airflow_provider_appservice.errors.AmbiguousOutcomeError",
-            ],
+            exception=list(NOT_RETRYABLE),
             action=RetryAction.FAIL,
-            reason="Permanent failure (configuration, identity, permission, bad request or unclear outcome)",
+            reason="Permanent failure (configuration, argument, identity, permission, bad request, failed "
+            "deployment or unclear outcome): a retry cannot help",
         )
     ]
 )
@@ -78,13 +74,13 @@ class AppServiceTargetMixin:
 
         resource_group = self.resource_group or self.hook.identity.resource_group
         if not resource_group:
-            raise ConnectionConfigError(
+            raise TaskArgumentError(
                 "resource_group",
                 f"is not set on task '{self.task_id}' nor on connection '{self.azure_app_service_conn_id}'",
                 "pass resource_group= to the operator or set it on the connection",
             )
         if not self.app_name:
-            raise ConnectionConfigError("app_name", f"is empty on task '{self.task_id}'", "pass the app's name")
+            raise TaskArgumentError("app_name", f"is empty on task '{self.task_id}'", "pass the app's name")
         return AppTarget(resource_group, self.app_name, normalise_slot(self.slot))
 
     def backoff(self, deadline: float = 600.0) -> Backoff:

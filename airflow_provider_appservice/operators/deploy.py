@@ -8,11 +8,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from airflow.sdk import ResumableJobMixin, conf
-from airflow.sdk.definitions.retry_policy import ExceptionRetryPolicy, RetryAction, RetryRule
 
 from airflow_provider_appservice.links.deployment_log import DEPLOYMENT_LOG_URL_KEY, AppServiceDeploymentLogLink
 from airflow_provider_appservice.links.portal import AppServicePortalLink
-from airflow_provider_appservice.operators.base import APP_SERVICE_RETRY_POLICY, AppServiceBaseOperator
+from airflow_provider_appservice.operators.base import AppServiceBaseOperator
 from airflow_provider_appservice.operators.swap import SWAP_ASSET_ALIAS, app_slot_asset
 
 if TYPE_CHECKING:
@@ -22,21 +21,6 @@ if TYPE_CHECKING:
     from airflow_provider_appservice.operations.kudu_status import DeploymentTracker
     from airflow_provider_appservice.operations.sites import SiteInfo
     from airflow_provider_appservice.transport.backoff import Clock
-
-# A failed build or a package Kudu cannot take is not fixed by deploying it again.
-DEPLOY_RETRY_POLICY = ExceptionRetryPolicy(
-    rules=[
-        RetryRule(
-            exception=[
-                "airflow_provider_appservice.errors.DeploymentFailed",
-                "airflow_provider_appservice.errors.PackageError",
-            ],
-            action=RetryAction.FAIL,
-            reason="The deployment failed or the package is unusable; deploying it again cannot help",
-        ),
-        *APP_SERVICE_RETRY_POLICY.rules,
-    ]
-)
 
 # Deploy and swap emit events for the same per-slot assets through the same alias.
 DEPLOY_ASSET_ALIAS = SWAP_ASSET_ALIAS
@@ -131,7 +115,6 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
     ) -> None:
         from airflow.sdk import AssetAlias
 
-        kwargs.setdefault("retry_policy", DEPLOY_RETRY_POLICY)
         kwargs.setdefault("outlets", [AssetAlias(name=DEPLOY_ASSET_ALIAS)])
         super().__init__(**kwargs)
         self.package = package
@@ -263,7 +246,7 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
                 clock.sleep(wait)
                 step_once(scm, None, target, tracker, logger=self.log)
             if tracker.deployment_id is None:
-                from airflow_provider_appservice.operations.deploy import DeploymentTimeout
+                from airflow_provider_appservice.errors import DeploymentTimeout
 
                 raise DeploymentTimeout(
                     f"The package was uploaded to {target.label} but its deployment id never appeared on "
@@ -375,8 +358,7 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
         return self.get_job_result(external_id, context)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        from airflow_provider_appservice.errors import AppServiceError
-        from airflow_provider_appservice.operations.deploy import DeploymentTimeout
+        from airflow_provider_appservice.errors import AppServiceError, DeploymentTimeout
 
         state: dict[str, Any] = dict(cast(dict, context["task_state_store"].get(STATE_KEY) or {}))
         status = event.get("status")

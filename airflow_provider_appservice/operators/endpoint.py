@@ -86,11 +86,8 @@ class AppServiceEndpointOperator(AppServiceBaseOperator):
     clock: Clock | None = None
 
     def execute(self, context: Context) -> Any:
-        from azure.core.exceptions import ClientAuthenticationError
-
-        from airflow_provider_appservice.errors import ConnectionConfigError
+        from airflow_provider_appservice.errors import TaskArgumentError
         from airflow_provider_appservice.identity.audiences import app_scope
-        from airflow_provider_appservice.identity.failures import describe_auth_failure
         from airflow_provider_appservice.operations.endpoint import (
             call_app,
             check_base_url,
@@ -100,7 +97,7 @@ class AppServiceEndpointOperator(AppServiceBaseOperator):
         from airflow_provider_appservice.operations.sites import get_site
 
         if self.json is not None and self.data is not None:
-            raise ConnectionConfigError("json", "and data are both set", "pass one body, not both")
+            raise TaskArgumentError("json", "and 'data' are both set", "pass one body: json= or data=, not both")
         # Everything that can be refused without I/O is refused here, before any request.
         scope = app_scope(self.audience) if self.audience else None
         if self.base_url:
@@ -111,23 +108,20 @@ class AppServiceEndpointOperator(AppServiceBaseOperator):
         endpoint = resolve_endpoint(site, identity, self.base_url)
         client = self.hook.get_app_client(scope, endpoint.hosts, endpoint.base_url)
         with self.hook:  # closes the app and ARM clients when the call is done
-            try:
-                result = call_app(
-                    client,
-                    self.method,
-                    self.path,
-                    json=self.json,
-                    data=self.data,
-                    headers=self.headers,
-                    idempotency_key=self.idempotency_key,
-                    timeout=self.request_timeout,
-                    backoff=self.backoff(deadline=max(self.request_timeout * 4, 120)),
-                    max_attempts=identity.retry_max_attempts,
-                    clock=self.clock,
-                    logger=self.log,
-                )
-            except ClientAuthenticationError as exc:  # no token for the app's audience
-                raise describe_auth_failure(identity, exc) from None
+            result = call_app(
+                client,
+                self.method,
+                self.path,
+                json=self.json,
+                data=self.data,
+                headers=self.headers,
+                idempotency_key=self.idempotency_key,
+                timeout=self.request_timeout,
+                backoff=self.backoff(deadline=max(self.request_timeout * 4, 120)),
+                max_attempts=identity.retry_max_attempts,
+                clock=self.clock,
+                logger=self.log,
+            )
             response = result.response
             what = f"{self.method.upper()} {self.path} on '{target.label}'"
             self.log.info(

@@ -4,33 +4,27 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from airflow.sdk.definitions.retry_policy import ExceptionRetryPolicy, RetryAction, RetryRule
+from airflow.sdk import conf
 
 from airflow_provider_appservice.audit import audit
-from airflow_provider_appservice.operators.base import APP_SERVICE_RETRY_POLICY, AppServiceBaseOperator
+from airflow_provider_appservice.operators.base import AppServiceBaseOperator
 
 if TYPE_CHECKING:
     import jinja2
     from airflow.sdk import Context
 
-    from airflow_provider_appservice.operations.settings import ConnectionString, ReferenceStatus, SettingsChange
+    from airflow_provider_appservice.operations.settings import (
+        ConnectionString,
+        ReferenceStatus,
+        SettingsChange,
+        SettingsResult,
+    )
     from airflow_provider_appservice.transport.backoff import Clock
-
-# A reference the app's identity cannot read needs a fix (a role, a secret, a name), not a retry.
-SETTINGS_RETRY_POLICY = ExceptionRetryPolicy(
-    rules=[
-        RetryRule(
-            exception=["airflow_provider_appservice.errors.KeyVaultReferenceError"],
-            action=RetryAction.FAIL,
-            reason="A Key Vault reference does not resolve with the app's identity; a retry cannot fix it",
-        ),
-        *APP_SERVICE_RETRY_POLICY.rules,
-    ]
-)
-
 
 JSON_FIELDS = ("settings", "remove", "sticky_settings", "connection_strings", "remove_connection_strings")
 
@@ -69,6 +63,8 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
     :param key_vault_reference_timeout: seconds to wait for references to leave ``Initialized``
         (templated; a rendered string is read as a number).
     :param poll_interval: seconds between status reads (templated).
+    :param deferrable: wait for the Key Vault references in the triggerer (the settings are
+        written in the worker); default ``[operators] default_deferrable``.
     """
 
     template_fields: Sequence[str] = (
@@ -98,9 +94,9 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
         verify_key_vault_references: bool | Literal["all"] | str = True,
         key_vault_reference_timeout: float | str = 300,
         poll_interval: float | str = 10,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("retry_policy", SETTINGS_RETRY_POLICY)
         super().__init__(**kwargs)
         self.settings = settings
         self.remove = remove
@@ -110,6 +106,7 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
         self.verify_key_vault_references = verify_key_vault_references
         self.key_vault_reference_timeout = key_vault_reference_timeout
         self.poll_interval = poll_interval
+        self.deferrable = deferrable
 
     # --- secrets ----------------------------------------------------------------------------
 
@@ -181,15 +178,18 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
         )
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_appservice.errors import AppServiceError
+        from airflow_provider_appservice.errors import AppServiceError, SettingsRaceError
         from airflow_provider_appservice.operations.settings import (
             APP_SETTINGS,
             CONNECTION_STRINGS,
-            SettingsRaceError,
+            ReferenceWait,
             SettingsResult,
             apply_settings_change,
             is_key_vault_reference,
+            raise_for_references,
+            watch_references,
         )
+        from airflow_provider_appservice.transport.backoff import Clock
 
         self._mask_values()
         try:
@@ -217,28 +217,39 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
         )
         self.push_portal_link(context, resource_id)
         result = SettingsResult()
-        references: dict[str, ReferenceStatus] = {}
-        cs_references: dict[str, ReferenceStatus] = {}
+        statuses: dict[str, dict[str, ReferenceStatus]] = {}
+        watch: dict[str, list[str] | None] = {}
         outcome = "failed"
         try:
             apply_settings_change(client, target, change, on_values=_mask, logger=self.log, result=result)
             if verify:
                 wrote = [n for n, v in change.settings.items() if is_key_vault_reference(v)]
                 wrote_cs = [n for n, c in change.connection_strings.items() if is_key_vault_reference(c.value)]
-                if verify == "all":
-                    references = self._wait(client, target, None, APP_SETTINGS, timeout, interval)
-                elif wrote:
-                    references = self._wait(client, target, wrote, APP_SETTINGS, timeout, interval)
+                if verify == "all" or wrote:
+                    watch[APP_SETTINGS] = None if verify == "all" else wrote
                 if wrote_cs:
-                    cs_references = self._wait(client, target, wrote_cs, CONNECTION_STRINGS, timeout, interval)
+                    watch[CONNECTION_STRINGS] = wrote_cs
+            if watch and self.deferrable:
+                outcome = "written-waiting-for-key-vault-references"
+            elif watch:
+                clock = self.clock or Clock()
+                wait = ReferenceWait(
+                    target.label, watch, deadline=clock.now() + timeout, timeout=timeout, interval=interval
+                )
+                verdict = watch_references(client, target, wait, clock=clock, logger=self.log)
+                statuses = wait.statuses
+                self._log_statuses(target.label, statuses)
                 outcome = "key-vault-references-unresolved"
-                self._check_references(target.label, references, cs_references, timeout)
-            outcome = "succeeded"
+                raise_for_references(verdict)
+                outcome = "succeeded"
+            else:
+                outcome = "succeeded"
         except SettingsRaceError:
             outcome = "lost-update"
             raise
         finally:
-            # One line per run, also when it failed after writing: what was written is on record.
+            # One line per run, also when it failed after writing: what was written is on record
+            # (a deferred run adds one line for the references when it resumes).
             audit(
                 self.log,
                 identity,
@@ -253,64 +264,97 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
                 connection_strings=",".join(result.connection_strings_set) or None,
                 sticky=",".join(result.sticky) or None,
             )
+        summary = self._summary(result, change.touches_connection_strings)
+        if watch and self.deferrable:
+            from airflow_provider_appservice.triggers.settings import AppServiceKeyVaultReferencesTrigger
+
+            self.log.info(
+                "Deferring: the triggerer waits up to %gs for the Key Vault references of %s", timeout, target.label
+            )
+            self.defer(
+                trigger=AppServiceKeyVaultReferencesTrigger(
+                    azure_app_service_conn_id=self.azure_app_service_conn_id,
+                    resource_group=target.resource_group,
+                    app_name=target.app_name,
+                    slot=target.slot,
+                    poll_interval=interval,
+                    watch=watch,
+                    deadline=time.time() + timeout,
+                    timeout=timeout,
+                ),
+                method_name="execute_complete",
+                kwargs={"summary": summary, "resource_id": resource_id},
+                # The trigger ends itself at its deadline; Airflow's timeout is only the backstop.
+                timeout=timedelta(seconds=timeout + interval + 60),
+            )
+        return self._value(summary, statuses)
+
+    def execute_complete(
+        self, context: Context, event: dict[str, Any], summary: Any = None, resource_id: str | None = None
+    ) -> dict[str, Any]:
+        """Resume after the Key Vault reference trigger: check its event, then fail or return names."""
+        from airflow_provider_appservice.errors import AppServiceError
+        from airflow_provider_appservice.operations.settings import raise_for_references, references_from_event
+        from airflow_provider_appservice.operations.waits import ERROR, SUCCESS, TIMEOUT, WaitOutcome, check_event
+
+        checked = check_event(event, "Key Vault reference", {"references": dict, "reads": int})
+        target = self.target
+        if not isinstance(summary, Mapping) or not all(
+            isinstance(v, list | tuple) and all(isinstance(n, str) for n in v) for v in summary.values()
+        ):
+            raise AppServiceError(
+                f"Task '{self.task_id}' resumed without the names it wrote ({type(summary).__name__}); clear the task"
+            )
+        if checked["status"] == ERROR:
+            raise AppServiceError(checked["message"] or "the Key Vault reference trigger failed")
+        statuses = references_from_event(checked["references"])
+        self._log_statuses(target.label, statuses)
+        status = checked["status"]
+        audit(
+            self.log,
+            self.hook.identity,
+            "verify-key-vault-references",
+            resource_id if isinstance(resource_id, str) else target.label,
+            outcome="succeeded" if status == SUCCESS else "key-vault-references-unresolved",
+            reads=checked["reads"],
+        )
+        raise_for_references(WaitOutcome(status == SUCCESS, checked["message"], timed_out=status == TIMEOUT))
+        return self._value(summary, statuses)
+
+    @staticmethod
+    def _summary(result: SettingsResult, touches_connection_strings: bool) -> dict[str, list[str]]:
+        """What was written, by name (this crosses a deferral in the task's next kwargs)."""
+        summary = {"set": result.set, "removed": result.removed, "sticky": result.sticky}
+        if touches_connection_strings:
+            summary["connection_strings_set"] = result.connection_strings_set
+            summary["connection_strings_removed"] = result.connection_strings_removed
+        return summary
+
+    @staticmethod
+    def _value(
+        summary: Mapping[str, list[str]], statuses: Mapping[str, Mapping[str, ReferenceStatus]]
+    ) -> dict[str, Any]:
+        from airflow_provider_appservice.operations.settings import APP_SETTINGS, CONNECTION_STRINGS
+
         value: dict[str, Any] = {
-            "set": result.set,
-            "removed": result.removed,
-            "sticky": result.sticky,
-            "key_vault_references": {n: s.status for n, s in sorted(references.items())},
+            "set": list(summary.get("set", [])),
+            "removed": list(summary.get("removed", [])),
+            "sticky": list(summary.get("sticky", [])),
+            "key_vault_references": {n: s.status for n, s in sorted(statuses.get(APP_SETTINGS, {}).items())},
         }
-        if change.touches_connection_strings:
-            value["connection_strings_set"] = result.connection_strings_set
-            value["connection_strings_removed"] = result.connection_strings_removed
-            value["connection_string_key_vault_references"] = {n: s.status for n, s in sorted(cs_references.items())}
+        if "connection_strings_set" in summary:
+            value["connection_strings_set"] = list(summary["connection_strings_set"])
+            value["connection_strings_removed"] = list(summary.get("connection_strings_removed", []))
+            value["connection_string_key_vault_references"] = {
+                n: s.status for n, s in sorted(statuses.get(CONNECTION_STRINGS, {}).items())
+            }
         return value
 
-    def _wait(
-        self, client: Any, target: Any, names: list[str] | None, area: str, timeout: float, interval: float
-    ) -> dict[str, ReferenceStatus]:
-        from airflow_provider_appservice.operations.settings import wait_for_key_vault_references
-        from airflow_provider_appservice.transport.backoff import PollSchedule
+    def _log_statuses(self, label: str, statuses: Mapping[str, Mapping[str, ReferenceStatus]]) -> None:
+        from airflow_provider_appservice.operations.settings import AREA_LABELS
 
-        return wait_for_key_vault_references(
-            client,
-            target,
-            names,
-            timeout=timeout,
-            schedule=PollSchedule(first=interval, factor=1.0, ceiling=interval),
-            area=area,
-            clock=self.clock,
-            logger=self.log,
-        )
-
-    def _check_references(
-        self,
-        label: str,
-        references: Mapping[str, ReferenceStatus],
-        cs_references: Mapping[str, ReferenceStatus],
-        timeout: float,
-    ) -> None:
-        from airflow_provider_appservice.errors import KeyVaultReferenceError
-        from airflow_provider_appservice.operations.settings import (
-            KeyVaultReferenceTimeout,
-            describe_reference_failures,
-        )
-
-        every = {**references, **{f"connection string {n}": s for n, s in cs_references.items()}}
+        every = {f"{AREA_LABELS.get(a, '')}{n}": s for a, named in statuses.items() for n, s in named.items()}
         if every:
             self.log.info(
                 "Key Vault references of %s: %s", label, ", ".join(f"{n}={s.status}" for n, s in sorted(every.items()))
             )
-        failed = {n: s for n, s in every.items() if not s.resolved}
-        if not failed:
-            return
-        text = describe_reference_failures(failed)
-        if all(s.pending for s in failed.values()):
-            raise KeyVaultReferenceTimeout(
-                f"Key Vault references of '{label}' did not resolve within "
-                f"{timeout:g}s (the settings were written; they resolve with "
-                f"the app's own identity):\n{text}"
-            )
-        raise KeyVaultReferenceError(
-            f"Key Vault references of '{label}' do not resolve with the app's identity (the settings were "
-            f"written; the app sees these as unresolved, not as the secret):\n{text}"
-        )

@@ -12,7 +12,6 @@ from airflow.sdk import PokeReturnValue
 from airflow_provider_appservice.links.deployment_log import DEPLOYMENT_LOG_URL_KEY, AppServiceDeploymentLogLink
 from airflow_provider_appservice.links.portal import AppServicePortalLink
 from airflow_provider_appservice.operators.base import TARGET_FIELDS
-from airflow_provider_appservice.operators.deploy import DEPLOY_RETRY_POLICY
 from airflow_provider_appservice.sensors.base import AppServiceBaseSensor
 
 if TYPE_CHECKING:
@@ -32,7 +31,6 @@ class AppServiceDeploymentSensor(AppServiceBaseSensor):
 
     template_fields: Sequence[str] = (*TARGET_FIELDS, "deployment_id")
     operator_extra_links = (AppServicePortalLink(), AppServiceDeploymentLogLink())
-    default_retry_policy = DEPLOY_RETRY_POLICY
 
     def __init__(
         self,
@@ -124,8 +122,7 @@ class AppServiceDeploymentSensor(AppServiceBaseSensor):
         return None
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        from airflow_provider_appservice.errors import AppServiceError
-        from airflow_provider_appservice.operations.deploy import DeploymentTimeout
+        from airflow_provider_appservice.errors import AppServiceError, DeploymentTimeout
 
         status = event.get("status")
         if event.get("log_url"):

@@ -179,7 +179,8 @@ class EmulatorApp:
         body, media_type = fault_body(fault, kind)
         headers = [(b"content-type", media_type.encode()), (b"content-length", str(len(body)).encode())]
         if fault.retry_after is not None:
-            headers.append((b"retry-after", _num(fault.retry_after).encode()))
+            value = fault.retry_after if isinstance(fault.retry_after, str) else _num(fault.retry_after)
+            headers.append((b"retry-after", value.encode()))
         if fault.retry_after_ms is not None:
             headers.append((b"retry-after-ms", str(int(fault.retry_after_ms)).encode()))
         await send({"type": "http.response.start", "status": fault.status, "headers": headers})

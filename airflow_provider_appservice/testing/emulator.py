@@ -233,7 +233,7 @@ class AppServiceEmulator(SiteOperationsMixin, AppEndpointsMixin):
         path: str | None = None,
         method: str | None = None,
         times: int | None = 1,
-        retry_after: float | None = None,
+        retry_after: float | str | None = None,
         retry_after_ms: int | None = None,
         reset: bool = False,
         delay: float = 0.0,

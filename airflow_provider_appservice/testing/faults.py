@@ -22,7 +22,7 @@ class Fault:
     method: str | None
     kind: str | None
     times: int | None
-    retry_after: float | None
+    retry_after: float | str | None  # seconds, or a verbatim value such as an HTTP date
     retry_after_ms: int | None
     reset: bool
     delay: float

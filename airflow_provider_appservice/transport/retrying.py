@@ -13,6 +13,7 @@ from typing import Any
 
 import tenacity
 
+from airflow_provider_appservice.boundary import status_of
 from airflow_provider_appservice.transport.backoff import Backoff, Clock, parse_retry_after
 
 log = logging.getLogger(__name__)
@@ -25,67 +26,6 @@ def retry_after_of(exc: BaseException | None) -> float | None:
     return parse_retry_after(headers) if headers is not None else None
 
 
-def status_of(exc: BaseException | None) -> int | None:
-    return getattr(exc, "status_code", None) or getattr(getattr(exc, "response", None), "status_code", None)
-
-
-# Whether a failed non-idempotent call may have been applied, judged from the error chain.
-_NOT_SENT = frozenset({"NewConnectionError", "ConnectTimeoutError", "NameResolutionError", "ConnectionRefusedError"})
-_CUT_OFF = frozenset(
-    {"RemoteDisconnected", "ProtocolError", "ConnectionResetError", "BrokenPipeError", "ConnectionAbortedError"}
-)
-
-
-def error_chain(exc: BaseException) -> list[BaseException]:
-    """``exc`` and everything it wraps (azure-core ``inner_exception``, requests/urllib3 ``reason``)."""
-    seen: dict[int, BaseException] = {}
-    stack: list[Any] = [exc]
-    while stack:
-        current = stack.pop()
-        if not isinstance(current, BaseException) or id(current) in seen:
-            continue
-        seen[id(current)] = current
-        stack.extend(
-            [
-                getattr(current, "inner_exception", None),
-                getattr(current, "reason", None),
-                current.__cause__,
-                current.__context__,
-                *current.args,
-            ]
-        )
-    return list(seen.values())
-
-
-def was_not_applied(exc: BaseException) -> bool:
-    """True only when Azure certainly did not act on the POST: 429/503 (refused before execution)
-    or a connection that was never made (refused, DNS, connect timeout).
-
-    Stricter than "any ServiceRequestError": through an HTTPS proxy, urllib3 reports a connection
-    cut *after* the request was sent as ``ProxyError('Unable to connect to proxy',
-    RemoteDisconnected(...))``, which azure-core maps to ServiceRequestError — that one is ambiguous.
-    """
-    from azure.core.exceptions import ServiceRequestError
-
-    if status_of(exc) in (429, 503):
-        return True
-    if not isinstance(exc, ServiceRequestError):
-        return False
-    names = {type(e).__name__ for e in error_chain(exc)}
-    return not (names & _CUT_OFF) and bool(names & _NOT_SENT)
-
-
-def is_ambiguous(exc: BaseException) -> bool:
-    """The POST may have been applied before the failure (so it must not be sent blindly again)."""
-    from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
-
-    if was_not_applied(exc):
-        return False
-    if isinstance(exc, (ServiceResponseError, ServiceRequestError)):
-        return True
-    return isinstance(exc, HttpResponseError) and status_of(exc) in (500, 502, 504)
-
-
 class _Wait(tenacity.wait.wait_base):
     def __init__(self, backoff: Backoff) -> None:
         self.backoff = backoff
@@ -96,7 +36,11 @@ class _Wait(tenacity.wait.wait_base):
 
 
 class _StopAtDeadline(tenacity.stop.stop_base):
-    """Stop when the next wait would cross the deadline, or after ``max_attempts``."""
+    """Stop when the next wait would cross the deadline, or after ``max_attempts``.
+
+    tenacity (>= 8.3) computes the wait before asking ``stop``, so the wait actually chosen —
+    the backoff's own or a longer Retry-After — is what must fit before the deadline.
+    """
 
     def __init__(self, backoff: Backoff, clock: Clock, max_attempts: int) -> None:
         self.backoff = backoff
@@ -107,8 +51,7 @@ class _StopAtDeadline(tenacity.stop.stop_base):
     def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
         if retry_state.attempt_number >= self.max_attempts:
             return True
-        exc = retry_state.outcome.exception() if retry_state.outcome else None
-        next_wait = max(retry_after_of(exc) or 0.0, 0.0)
+        next_wait = max(retry_state.upcoming_sleep, 0.0)
         return not self.backoff.fits(self.clock.now() - self.started, next_wait)
 
 

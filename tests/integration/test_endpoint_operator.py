@@ -101,7 +101,7 @@ def test_powerful_audiences_and_plain_http_are_refused_before_any_request(world,
     assert states == {**{f"audience_{n}": "failed" for n in REFUSED}, "plain_http": "failed"}
     assert world.emu.requests[mark:] == [], "nothing was sent anywhere, not even a token request"
     assert set(errors) == set(states)
-    assert all(e.startswith("ConnectionConfigError") for e in errors.values())
+    assert all(e.startswith("TaskArgumentError") for e in errors.values())
     assert "app code must never receive such a token" in errors["audience_graph"]
     assert "token-exchange audience" in errors["audience_token_exchange"]
     assert "must be an https URL" in errors["plain_http"]

@@ -388,8 +388,7 @@ def test_json_text_fields_are_parsed_and_masked_and_the_retry_policy_fails_fast(
     from airflow.sdk.definitions.retry_policy import RetryAction
     from airflow.sdk.log import redact
 
-    from airflow_provider_appservice.errors import KeyVaultReferenceError
-    from airflow_provider_appservice.operations.settings import KeyVaultReferenceTimeout
+    from airflow_provider_appservice.errors import KeyVaultReferenceError, KeyVaultReferenceTimeout
     from airflow_provider_appservice.operators.settings import AppServiceUpdateAppSettingsOperator
 
     canary = "canary-json-" + secrets.token_hex(8)
@@ -402,3 +401,43 @@ def test_json_text_fields_are_parsed_and_masked_and_the_retry_policy_fails_fast(
     policy = op.retry_policy
     assert policy.evaluate(KeyVaultReferenceError("x"), 1, 3).action == RetryAction.FAIL
     assert policy.evaluate(KeyVaultReferenceTimeout("x"), 1, 3).action != RetryAction.FAIL
+
+
+# -- deferred: the references are checked from the triggerer -------------------------------------------
+
+
+def test_deferred_references_resolve_fail_naming_the_refused_one_or_time_out_at_their_own_bound(world, writer, capfd):
+    from ..support import REPO
+
+    migrate_db()
+    emu = world.emu
+    vault = _vault(world, "db-password", "payments-api-key")
+    app_identity = emu.enable_site_identity(world.site)
+    vault_id = emu.world.vault_for_url(vault).resource_id
+    emu.assign_role(app_identity, "Key Vault Secrets User", f"{vault_id}/secrets/db-password")  # not the API key
+    # Each reference answers Initialized to its first 3 reads; "times_out" may read for 0.3 s only,
+    # kept Initialized there by a 0.2 s delay on every read of the app settings' references.
+    emu.kv_reference_resolution_polls = 3
+    slow = emu.fault(method="GET", path=r"/config/configreferences/appsettings$", delay=0.2, times=None)
+    dag = load_dag(REPO / "tests" / "dags" / "settings_deferred.py", "settings_deferred")
+    run = dag.test(run_conf={"vault": vault})
+    slow.remove()
+    assert task_states(run) == {"resolves": "success", "denied": "failed", "times_out": "failed"}
+    assert xcom_value(run, "resolves") == {
+        "set": ["DB_PASSWORD", "PLAIN"],
+        "removed": [],
+        "sticky": [],
+        "key_vault_references": {"DB_PASSWORD": "Resolved"},
+        "connection_strings_set": ["Orders"],
+        "connection_strings_removed": [],
+        "connection_string_key_vault_references": {"Orders": "Resolved"},
+    }
+    output = "".join(capfd.readouterr())
+    assert output.count("Deferring: the triggerer waits") == 3
+    assert "API_KEY: AccessToKeyVaultDenied — grant the app's identity 'Key Vault Secrets User'" in output
+    assert "do not resolve with the app's identity" in output
+    assert "did not resolve within 0.3s" in output and "CACHE_KEY: Initialized" in output
+    assert "TaskDeferralTimeout" not in output
+    assert "not-a-reference" not in output
+    settings = emu.app_settings(world.site)
+    assert {"DB_PASSWORD", "API_KEY", "CACHE_KEY", "PLAIN"} <= set(settings)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_appservice.errors import ConnectionConfigError
+from airflow_provider_appservice.errors import TaskArgumentError
 from airflow_provider_appservice.identity.audiences import app_scope
 
 CLIENT = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
@@ -48,6 +48,6 @@ def test_app_audiences_are_accepted(audience, scope):
     ],
 )
 def test_powerful_or_malformed_audiences_are_refused(audience):
-    with pytest.raises(ConnectionConfigError) as info:
+    with pytest.raises(TaskArgumentError) as info:
         app_scope(audience)
-    assert info.value.field == "audience"
+    assert info.value.argument == "audience"
