@@ -135,12 +135,21 @@ def was_not_applied(exc: BaseException) -> bool:
 
 def is_ambiguous(exc: BaseException) -> bool:
     """A non-idempotent call may have been applied before this failure (never send it blindly again)."""
-    from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+    from azure.core.exceptions import (
+        ClientAuthenticationError,
+        HttpResponseError,
+        ServiceRequestError,
+        ServiceResponseError,
+    )
 
     if was_not_applied(exc):
         return False
     if isinstance(exc, (ServiceResponseError, ServiceRequestError)):
         return True
+    if isinstance(exc, ClientAuthenticationError) and status_of(exc) is None:
+        return False  # no token: nothing was sent
+    if isinstance(exc, HttpResponseError) and status_of(exc) is None:
+        return True  # an answer cut mid-body (IncompleteReadError, a broken chunk): Azure had answered
     return isinstance(exc, HttpResponseError) and status_of(exc) in AMBIGUOUS_STATUSES
 
 

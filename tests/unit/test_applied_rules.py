@@ -24,15 +24,8 @@ from urllib3.exceptions import (
     SSLError,
 )
 
+from airflow_provider_appservice.boundary import is_ambiguous, was_not_applied
 from tests.unit.azure_failures import answer, arm_error, caused, swap_failure
-
-try:
-    from airflow_provider_appservice.boundary import is_ambiguous, was_not_applied
-except ImportError:  # before the error boundary moved out of transport/retrying.py
-    from airflow_provider_appservice.transport.retrying import (  # type: ignore[attr-defined,no-redef]
-        is_ambiguous,
-        was_not_applied,
-    )
 
 HOST = "management.azure.com"
 Outcome = Callable[[], Any]  # what urllib3's connection pool does; fresh per test (a body is read once)
@@ -149,12 +142,6 @@ AMBIGUOUS_CASES = [
         True,
         "Azure answered 202 Accepted before the body was cut: the swap was accepted",
         id="202-body-cut",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="bug: the cut body raises IncompleteReadError, an HttpResponseError without a status, "
-            "so is_ambiguous says False although Azure accepted the swap; start_swap then fails without "
-            "reading slotSwapStatus, as if the swap had not been applied",
-        ),
     ),
 ]
 
