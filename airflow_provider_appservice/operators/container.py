@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from airflow.sdk import conf
+
 from airflow_provider_appservice.audit import audit
-from airflow_provider_appservice.errors import WaitTimeout
+from airflow_provider_appservice.errors import AppServiceError, WaitTimeout
 from airflow_provider_appservice.operators.base import AppServiceBaseOperator
 
 if TYPE_CHECKING:
@@ -30,6 +33,10 @@ class AppServiceDeployContainerOperator(AppServiceBaseOperator):
     :param required_consecutive: healthy answers in a row that count as "serving".
     :param timeout: seconds to wait for that.
     :param poll_interval: seconds between probes.
+    :param deferrable: wait for the new container in the triggerer (the image is set in the
+        worker); default ``[operators] default_deferrable``.
+
+    Returns (XCom) ``{"app_name", "slot", "image", "healthy"}``.
     """
 
     template_fields: Sequence[str] = (
@@ -50,6 +57,7 @@ class AppServiceDeployContainerOperator(AppServiceBaseOperator):
         required_consecutive: int = 3,
         timeout: float = 900,
         poll_interval: float = 15,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -61,14 +69,19 @@ class AppServiceDeployContainerOperator(AppServiceBaseOperator):
         self.required_consecutive = required_consecutive
         self.timeout = timeout
         self.poll_interval = poll_interval
+        self.deferrable = deferrable
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_appservice.identity.audiences import app_scope
-        from airflow_provider_appservice.operations.container import set_container_image, validate_image
+        from airflow_provider_appservice.operations.container import (
+            ContainerReadiness,
+            probe_timeout,
+            set_container_image,
+            validate_image,
+            wait_until_serving,
+        )
         from airflow_provider_appservice.operations.endpoint import resolve_endpoint
-        from airflow_provider_appservice.operations.health import HealthCheck, HealthGate, probe
         from airflow_provider_appservice.operations.sites import get_site
-        from airflow_provider_appservice.transport.app import build_app_client
 
         image = validate_image(self.image)
         scope = app_scope(self.health_audience) if self.health_audience else None
@@ -100,29 +113,58 @@ class AppServiceDeployContainerOperator(AppServiceBaseOperator):
         if not self.health_path:
             return result
         endpoint = resolve_endpoint(site, identity, None)
-        credential = self.hook.get_credential() if scope else None
-        gate = HealthGate(required=self.required_consecutive)
-        deadline = time.monotonic() + self.timeout
-        with build_app_client(identity, credential, scope, endpoint.hosts, endpoint.base_url) as app:
-            while True:
-                answer = probe(app, self.health_path, HealthCheck(), min(30.0, self.poll_interval * 2 + 5))
-                passed = gate.observe(answer.healthy, answer.why)
-                self.log.info(
-                    "probe %d: %s in %.0f ms (%d/%d in a row)",
-                    gate.probes,
-                    answer.why,
-                    answer.latency_ms,
-                    gate.streak,
-                    gate.required,
-                )
-                if passed:
-                    break
-                if time.monotonic() + self.poll_interval > deadline:
-                    raise WaitTimeout(
-                        f"The new container on '{target.label}' ({image}) did not serve within {self.timeout:.0f}s: "
-                        f"last answers {gate.history[-3:]}. App Service still reports state "
-                        f"'{site.state}', which is the admin state and stays Running while a container crash-loops."
-                    )
-                time.sleep(self.poll_interval)
+        if self.deferrable:
+            from airflow_provider_appservice.triggers.container import AppServiceContainerReadyTrigger
+
+            self.log.info("Deferring: the triggerer waits up to %gs for the new container to serve", self.timeout)
+            self.defer(
+                trigger=AppServiceContainerReadyTrigger(
+                    azure_app_service_conn_id=self.azure_app_service_conn_id,
+                    resource_group=target.resource_group,
+                    app_name=target.app_name,
+                    slot=target.slot,
+                    poll_interval=self.poll_interval,
+                    image=image,
+                    path=self.health_path,
+                    scope=scope,
+                    hosts=list(endpoint.hosts),
+                    base_url=endpoint.base_url,
+                    required_consecutive=self.required_consecutive,
+                    deadline=time.time() + self.timeout,
+                    timeout=self.timeout,
+                    state=site.state,
+                ),
+                method_name="execute_complete",
+                kwargs={"image": image},
+                # The trigger ends itself at its deadline; Airflow's timeout is only the backstop.
+                timeout=timedelta(seconds=self.timeout + probe_timeout(self.poll_interval) + 60),
+            )
+        readiness = ContainerReadiness(
+            target.label,
+            image,
+            required=self.required_consecutive,
+            deadline=time.monotonic() + self.timeout,
+            timeout=self.timeout,
+            interval=self.poll_interval,
+            state=site.state,
+        )
+        app = self.hook.get_app_client(scope, endpoint.hosts, endpoint.base_url)  # cached and closed by the hook
+        outcome = wait_until_serving(app, self.health_path, readiness, logger=self.log)
+        if not outcome.succeeded:
+            raise WaitTimeout(outcome.message)
+        self.log.info("%s", outcome.message)
         result["healthy"] = True
         return result
+
+    def execute_complete(self, context: Context, event: dict[str, Any], image: str | None = None) -> dict[str, Any]:
+        from airflow_provider_appservice.operations.waits import SUCCESS, TIMEOUT, check_event
+
+        checked = check_event(event, "container readiness", {"probes": int})
+        target = self.target
+        image = image if isinstance(image, str) else self.image
+        if checked["status"] == TIMEOUT:
+            raise WaitTimeout(checked["message"] or f"The new container on '{target.label}' did not serve in time")
+        if checked["status"] != SUCCESS:
+            raise AppServiceError(checked["message"] or "the container readiness trigger failed")
+        self.log.info("%s (%s probes)", checked["message"], checked["probes"])
+        return {"app_name": target.app_name, "slot": target.slot, "image": image, "healthy": True}

@@ -1,4 +1,5 @@
-"""Deploy a container image to a slot and gate on the new container serving."""
+"""Deploy a container image to a slot and gate on the new container serving (in the worker, and
+deferred to the triggerer: one image that serves, one that crash-loops until the gate's own deadline)."""
 
 from __future__ import annotations
 
@@ -20,4 +21,16 @@ def container_deploy() -> None:
     )
 
 
+@dag(schedule=None)
+def container_deploy_deferred() -> None:
+    fast = {"app_name": "shop", "required_consecutive": 2, "poll_interval": 0.02, "deferrable": True, "retries": 0}
+    AppServiceDeployContainerOperator(
+        task_id="serves", slot="staging", image="myacr.azurecr.io/shop:2.0", timeout=5, **fast
+    )
+    AppServiceDeployContainerOperator(
+        task_id="crashloops", slot="canary", image="myacr.azurecr.io/shop:broken", timeout=0.6, **fast
+    )
+
+
 container_deploy()
+container_deploy_deferred()
