@@ -57,7 +57,10 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
         preview shows on the source (``preview``).
     :param timeout: seconds to wait at most; a swap that times out may still complete in Azure.
     :param poll_interval: seconds between polls when Azure sends no ``Retry-After``.
-    :param deferrable: wait in the triggerer (the POST stays in the worker).
+    :param deferrable: wait in the triggerer (the POST, applySlotConfig or resetSlotConfig stays in
+        the worker): for a swap until it finished, for a preview until it shows on the source (a
+        task killed while its preview is deferred still cancels the preview, from the triggerer).
+        Default ``[operators] default_deferrable``.
     :param resource_group: defaults to the connection's ``resource_group``.
     :param azure_app_service_conn_id: the ``azure_app_service`` connection.
 
@@ -113,6 +116,7 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
         self._outcome = "succeeded"
         self._ids: dict[str, Any] = {}
         self._result: dict[str, Any] | None = None
+        self._started = 0.0
 
     # -- shared ---------------------------------------------------------------------------------
 
@@ -158,7 +162,7 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
         self._result = None
         if self.action in ("swap", "complete"):
             return self.execute_resumable(context)
-        started = time.time()
+        started = self._started = time.time()
         pair = self._pair()
         if self.action == "preview":
             self._preview(pair)
@@ -192,19 +196,63 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
             self._pending_preview = None
 
     def _wait_for_preview(self, pair: SwapPair) -> None:
-        from airflow_provider_appservice.operations.swap import same_slot
+        from airflow_provider_appservice.operations.swap import PreviewWait, wait_for_preview
 
-        deadline = time.monotonic() + self.timeout
-        while True:
-            view = self._read(pair.source_slot)
-            if view.target_swap_slot and same_slot(view.target_swap_slot, pair.target_label):
-                self.log.info(
-                    "%s now runs with %s's slot settings (preview pending)", pair.source_label, pair.target_label
-                )
-                return
-            if time.monotonic() + self.poll_interval > deadline:
-                raise WaitTimeout(f"The preview of {pair.label} did not show on the source within {self.timeout:.0f}s")
-            time.sleep(self.poll_interval)
+        if self.deferrable:
+            from airflow_provider_appservice.triggers.swap import AppServiceSwapPreviewTrigger
+
+            self.log.info("Deferring: the triggerer waits up to %gs for the preview of %s", self.timeout, pair.label)
+            self.defer(
+                trigger=AppServiceSwapPreviewTrigger(
+                    azure_app_service_conn_id=self.azure_app_service_conn_id,
+                    resource_group=pair.resource_group,
+                    app_name=pair.app_name,
+                    slot=pair.source_slot,
+                    target_slot=pair.target_slot,
+                    poll_interval=self.poll_interval,
+                    deadline=time.time() + self.timeout,
+                    timeout=self.timeout,
+                    started=self._started,
+                ),
+                method_name="execute_preview_complete",
+                kwargs={"started": self._started, "ids": self._ids, "outcome": self._outcome},
+                # The trigger ends itself at its deadline; Airflow's timeout is only the backstop.
+                timeout=timedelta(seconds=self.timeout + 60),
+            )
+        wait = PreviewWait(
+            pair, deadline=time.monotonic() + self.timeout, timeout=self.timeout, interval=self.poll_interval
+        )
+        outcome = wait_for_preview(self.hook.get_conn(), wait, logger=self.log)
+        if outcome.timed_out:
+            raise WaitTimeout(outcome.message)
+        if not outcome.succeeded:
+            raise AppServiceError(outcome.message)
+
+    def execute_preview_complete(
+        self,
+        context: Context,
+        event: dict[str, Any],
+        started: float | None = None,
+        ids: dict[str, Any] | None = None,
+        outcome: str | None = None,
+    ) -> dict[str, Any]:
+        """Resume after the preview trigger: check its event, then finish like a worker-side preview."""
+        from airflow_provider_appservice.operations.waits import SUCCESS, TIMEOUT, check_event
+
+        checked = check_event(event, "swap preview", {"reads": int, "started": (int, float)})
+        started = started if started is not None else checked["started"]  # dag.test() drops defer kwargs
+        if checked["status"] == TIMEOUT:
+            raise WaitTimeout(checked["message"] or "the preview did not show on the source in time")
+        if checked["status"] != SUCCESS:
+            raise AppServiceError(checked["message"] or "the swap preview trigger failed")
+        self.log.info("%s", checked["message"])
+        self._ids = {
+            k: v for k, v in (ids or {}).items() if k in ("request_id", "correlation_id") and isinstance(v, str)
+        }
+        self._outcome = outcome if outcome in ("succeeded", "verified-by-state") else "succeeded"
+        return self._finish(
+            context, self._pair(), started if isinstance(started, (int, float)) else time.time(), swapped=False
+        )
 
     def _cancel(self, pair: SwapPair) -> None:
         from airflow_provider_appservice.operations.swap import check_slots_supported, slot_config

@@ -116,3 +116,82 @@ class AppServiceSwapTrigger(AppServiceBaseTrigger):
                     **base,
                 }
             )
+
+
+class AppServiceSwapPreviewTrigger(AppServiceBaseTrigger):
+    """Wait until a swap with preview (applySlotConfig, sent by the worker) shows on the source
+    ``slot`` (``targetSwapSlot`` names ``target_slot``), or until ``deadline``.
+
+    The decisions are the worker's (``operations.swap.PreviewWait``). When the task is killed
+    while deferred (mark failed, clear, mark success), :meth:`on_kill` cancels the preview with
+    resetSlotConfig, like the operator's own ``on_kill`` in a worker; ``cleanup()`` cancels
+    nothing (it also runs when a triggerer restarts).
+
+    :param target_slot: the preview's target (None = production).
+    :param deadline: epoch seconds; the wait ends there with a timeout event.
+    :param timeout: the operator's timeout in seconds (for the messages).
+    :param started: epoch seconds when the task applied the preview (echoed in the event).
+    """
+
+    def __init__(
+        self, *, target_slot: str | None, deadline: float, timeout: float, started: float | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.target_slot = target_slot
+        self.deadline = float(deadline)
+        self.timeout = float(timeout)
+        self.started = started
+
+    def extra_kwargs(self) -> dict[str, Any]:
+        return {
+            "target_slot": self.target_slot,
+            "deadline": self.deadline,
+            "timeout": self.timeout,
+            "started": self.started,
+        }
+
+    def _pair(self) -> Any:
+        from airflow_provider_appservice.operations.swap import SwapPair
+
+        return SwapPair(self.resource_group, self.app_name, self.slot, self.target_slot)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        from azure.core.exceptions import AzureError
+
+        from airflow_provider_appservice.errors import AppServiceError
+        from airflow_provider_appservice.hooks.app_service import AppServiceHook
+        from airflow_provider_appservice.operations.swap import PreviewWait, await_preview
+        from airflow_provider_appservice.operations.waits import ERROR, outcome_event
+
+        pair = self._pair()
+        wait = PreviewWait(pair, deadline=self.deadline, timeout=self.timeout, interval=self.poll_interval)
+        hook = AppServiceHook(azure_app_service_conn_id=self.azure_app_service_conn_id)
+        try:
+            async with hook.shared_arm_client() as client:
+                outcome = await await_preview(client, wait, now=time.time, logger=self.log)
+            yield TriggerEvent(outcome_event(outcome, reads=wait.polls, started=self.started))
+        except AppServiceError as exc:
+            yield TriggerEvent({"status": ERROR, "message": str(exc), "reads": wait.polls})
+        except AzureError as exc:
+            message = f"Waiting for the preview of {pair.label} failed: {type(exc).__name__}"
+            yield TriggerEvent({"status": ERROR, "message": message, "reads": wait.polls})
+
+    async def on_kill(self) -> None:
+        """The task was killed while deferred: cancel the preview it applied (resetSlotConfig).
+
+        Bounded by its own timeout (the triggerer's bound is only a backstop); failures are logged.
+        """
+        from airflow_provider_appservice.hooks.app_service import AppServiceHook
+        from airflow_provider_appservice.operations.swap import acancel_preview
+
+        pair = self._pair()
+        self.log.warning("Task killed during the preview of %s: cancelling the preview", pair.label)
+        hook = AppServiceHook(azure_app_service_conn_id=self.azure_app_service_conn_id)
+        try:
+            async with hook.shared_arm_client() as client:
+                await asyncio.wait_for(acancel_preview(client, pair, logger=self.log), timeout=ON_KILL_TIMEOUT)
+        except Exception as exc:
+            self.log.error("Cancelling the preview of %s failed: %s", pair.label, exc)
+
+
+ON_KILL_TIMEOUT = 20.0  # seconds; Airflow's [triggerer] on_kill_timeout (30 s by default) is the backstop

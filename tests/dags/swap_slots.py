@@ -44,6 +44,14 @@ def swap_preview_cancel() -> None:
     preview >> cancel
 
 
+@dag(schedule=None)
+def swap_preview_deferred() -> None:
+    """Two deferred previews in one run: one shows on its source, one never does (its own deadline ends it)."""
+    deferred = {"action": "preview", "deferrable": True, "source_slot": "staging", "poll_interval": 0.05, "retries": 0}
+    AppServiceSwapSlotsOperator(task_id="previews", app_name="shop", timeout=30, **deferred)
+    AppServiceSwapSlotsOperator(task_id="never_shows", app_name="shop2", timeout=0.5, **deferred)
+
+
 @dag(schedule=[app_slot_asset("rg-shop", "shop", "production")])
 def after_shop_production_swap() -> None:
     """Runs whenever shop's production slot was swapped (or deployed)."""
@@ -54,4 +62,5 @@ swap_slots()
 swap_slots_deferred()
 swap_preview_complete()
 swap_preview_cancel()
+swap_preview_deferred()
 after_shop_production_swap()

@@ -411,3 +411,104 @@ def test_killing_the_task_during_its_preview_cancels_the_preview(world, contribu
     assert emu.app_settings(world.slot) == {"DB": "stage-db"}
     assert [r.status for r in posts(emu, "/resetSlotConfig")] == [200]
     assert builds(world) == ("v1", "v2")
+
+
+# -- a deferred preview -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def preview_dag():
+    migrate_db()
+    return load_dag(SWAP_DAGS, "swap_preview_deferred")
+
+
+def _never_shows_preview(world) -> Any:
+    """A second app whose staging slot, as ARM shows it, never gets a targetSwapSlot."""
+    from airflow_provider_appservice.testing.arm_sites import site_json
+
+    shop2 = world.emu.add_site(world.subscription_id, world.resource_group, "shop2")
+    staging2 = world.emu.add_slot(shop2, "staging")
+    world.emu.fault(method="GET", path=r"/sites/shop2/slots/staging$", status=200, body=site_json(staging2), times=None)
+    return shop2
+
+
+def test_deferred_preview_shows_on_the_source_or_fails_at_its_own_deadline(world, contributor, preview_dag, capfd):
+    emu = world.emu
+    emu.set_slot_config_names(world.site, app_settings=["DB"])
+    emu.set_app_settings(world.site, {"DB": "prod-db"})
+    emu.set_app_settings(world.slot, {"DB": "stage-db"})
+    shop2 = _never_shows_preview(world)
+    run = preview_dag.test()
+    emu.clear_faults()
+    assert task_states(run) == {"previews": "success", "never_shows": "failed"}
+    pending = emu.preview_state(world.site)
+    assert pending is not None and (pending["source"], pending["target"].lower()) == ("staging", "production")
+    assert emu.app_settings(world.slot) == {"DB": "prod-db"}  # staging runs with production's settings
+    value = xcom_value(run, "previews")
+    assert value["action"] == "preview" and value["status"] == "succeeded" and value["source_slot"] == "staging"
+    text = capfd.readouterr().out
+    assert text.count("Deferring: the triggerer waits") == 2
+    # The trigger's own deadline ended the wait (not Airflow's trigger timeout), saying what to check.
+    assert "The preview of shop2 (staging -> production) did not show on the source within 0.5s" in text
+    assert "TaskDeferralTimeout" not in text
+    assert builds(world) == ("v1", "v2")  # a preview swaps nothing
+    assert emu.preview_state(shop2) is not None  # it was applied; ARM (faked) never showed it
+    site_ops.reset_slot_config(emu.world, shop2.slots["staging"])
+
+
+def _preview_trigger(deadline: float) -> Any:
+    from airflow_provider_appservice.triggers.swap import AppServiceSwapPreviewTrigger
+
+    return AppServiceSwapPreviewTrigger(
+        azure_app_service_conn_id="azure_app_service_default",
+        resource_group="rg-shop",
+        app_name="shop",
+        slot="staging",
+        target_slot=None,
+        poll_interval=0.05,
+        deadline=deadline,
+        timeout=30,
+    )
+
+
+def test_killing_a_deferred_preview_cancels_it_from_the_triggerer(world, contributor):
+    """As the triggerer does on a user's kill: the run is cancelled, then on_kill() runs."""
+    import asyncio
+
+    from airflow_provider_appservice.testing.arm_sites import site_json
+
+    emu = world.emu
+    emu.set_slot_config_names(world.site, app_settings=["DB"])
+    emu.set_app_settings(world.site, {"DB": "prod-db"})
+    emu.set_app_settings(world.slot, {"DB": "stage-db"})
+    shown_before = site_json(world.slot)  # keeps the trigger waiting: ARM "does not show" the preview yet
+    site_ops.apply_slot_config(emu.world, world.slot, world.site)
+    waiting = emu.fault(method="GET", path=r"/sites/shop/slots/staging$", status=200, body=shown_before, times=None)
+    trigger = _preview_trigger(time.time() + 30)
+
+    async def kill_while_waiting() -> None:
+        async def consume() -> None:
+            async for _ in trigger.run():
+                raise AssertionError("the trigger must still be waiting")
+
+        task = asyncio.ensure_future(consume())
+        while waiting.hits < 2:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        waiting.remove()
+        await trigger.on_kill()
+
+    asyncio.run(kill_while_waiting())
+    assert emu.preview_state(world.site) is None
+    assert emu.app_settings(world.slot) == {"DB": "stage-db"}
+    assert [r.status for r in posts(emu, "/resetSlotConfig")] == [200]
+    assert builds(world) == ("v1", "v2")
+
+
+def test_the_preview_triggers_on_kill_resets_nothing_when_no_preview_of_its_pair_is_pending(world, contributor):
+    import asyncio
+
+    asyncio.run(_preview_trigger(time.time() + 30).on_kill())
+    assert posts(world.emu, "/resetSlotConfig") == []
