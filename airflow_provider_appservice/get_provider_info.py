@@ -180,6 +180,8 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_appservice.triggers.swap",
                     "airflow_provider_appservice.triggers.health",
                     "airflow_provider_appservice.triggers.deployment",
+                    "airflow_provider_appservice.triggers.container",
+                    "airflow_provider_appservice.triggers.settings",
                 ],
             }
         ],

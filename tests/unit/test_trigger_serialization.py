@@ -47,6 +47,24 @@ EXTRA = {
         },
         "request_timeout": 5.0,
     },
+    "AppServiceContainerReadyTrigger": {
+        "image": "myacr.azurecr.io/shop:2.0",
+        "path": "/healthz",
+        "scope": None,
+        "hosts": ["shop-staging.azurewebsites.net"],
+        "base_url": "https://shop-staging.azurewebsites.net",
+        "required_consecutive": 3,
+        "deadline": 1.8e9,
+        "timeout": 900.0,
+        "state": "Running",
+    },
+    "AppServiceSwapPreviewTrigger": {"target_slot": None, "deadline": 1.8e9, "timeout": 1800.0, "started": 1.7e9},
+    "AppServiceKeyVaultReferencesTrigger": {
+        "watch": {"appsettings": ["DB_PASSWORD"], "connectionstrings": None},
+        "deadline": 1.8e9,
+        "timeout": 300.0,
+        "written": {"set": ["DB_PASSWORD"], "removed": [], "sticky": []},
+    },
 }
 
 
