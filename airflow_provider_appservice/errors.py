@@ -9,7 +9,8 @@ an Azure or Entra failure. ``docs/errors.md`` lists them in a table.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from airflow.sdk.exceptions import AirflowException
 
@@ -18,6 +19,11 @@ class AppServiceError(AirflowException):
     """Base class of every error this provider raises on purpose."""
 
     retryable: ClassVar[bool] = True
+
+    def to_event(self) -> dict[str, Any]:
+        """The error as a trigger event's fields, so the task raises the same class (see :func:`from_event`)."""
+        fields = {k: getattr(self, k, None) for k in _EVENT_ATTRIBUTES}
+        return {"status": "error", "error": type(self).__name__, "message": str(self), **fields}
 
 
 class ConnectionConfigError(AppServiceError):
@@ -177,3 +183,26 @@ NOT_RETRYABLE: tuple[str, ...] = tuple(
     for cls in _public_errors()
     if not cls.retryable and cls.__module__ == __name__
 )
+
+
+# What an error event may carry besides its class and message (names and numbers only).
+_EVENT_ATTRIBUTES = ("status", "code", "request_id")
+
+
+def from_event(event: Mapping[str, Any], default: str = "the trigger failed") -> AppServiceError:
+    """Rebuild the error a trigger reported, as the same class the worker path raises.
+
+    A trigger event is stored in the database and read back: untrusted. Only a class name of
+    this module's public errors is honoured (anything else becomes ``AppServiceError``), and
+    only string or integer attributes are copied; the constructor of the class is bypassed
+    because the message was already composed by it in the triggerer.
+    """
+    by_name = {cls.__name__: cls for cls in _public_errors()}
+    cls = by_name.get(str(event.get("error") or ""), AppServiceError)
+    message = event.get("message")
+    error = cls.__new__(cls)
+    AirflowException.__init__(error, str(message) if isinstance(message, str) and message else default)
+    for name in _EVENT_ATTRIBUTES:
+        value = event.get(name)
+        setattr(error, name, value if isinstance(value, (str, int)) and not isinstance(value, bool) else None)
+    return error

@@ -170,15 +170,11 @@ class AppServiceHook(BaseHook):
         self.close()
 
     def get_arm_token(self) -> str:
-        """An ARM token for this identity (masked already); raises AuthenticationFailed."""
-        from azure.core.exceptions import ClientAuthenticationError
+        """An ARM token for this identity (masked already).
 
-        from airflow_provider_appservice.identity.failures import describe_auth_failure
-
-        try:
-            return self.get_credential().get_token(self.identity.cloud.arm_scope).token
-        except ClientAuthenticationError as exc:
-            raise describe_auth_failure(self.identity, exc) from None
+        Raises ``AuthenticationFailed`` (or ``AuthenticationUnavailable``): the credential itself
+        classifies a failed token request (``identity.tokens``)."""
+        return self.get_credential().get_token(self.identity.cloud.arm_scope).token
 
     # --- async (triggerer) ----------------------------------------------------------------
 

@@ -104,7 +104,7 @@ def probe(client: Any, path: str, check: HealthCheck, timeout: float) -> Probe:
     """One health request through a sync app pipeline; transport errors are unhealthy answers."""
     import time
 
-    from azure.core.exceptions import AzureError, ClientAuthenticationError
+    from azure.core.exceptions import AzureError
     from azure.core.rest import HttpRequest
 
     started = time.monotonic()
@@ -113,8 +113,6 @@ def probe(client: Any, path: str, check: HealthCheck, timeout: float) -> Probe:
             HttpRequest("GET", client.format_url(path)), connection_timeout=min(timeout, 10), read_timeout=timeout
         )
         status, body = response.status_code, response.text()
-    except ClientAuthenticationError:
-        raise  # no token for the audience: a configuration problem, not an unhealthy app
     except AzureError as exc:
         return Probe(False, type(exc).__name__, None, (time.monotonic() - started) * 1000)
     healthy, why = check.judge(status, body)
@@ -125,7 +123,7 @@ async def aprobe(client: Any, path: str, check: HealthCheck, timeout: float) -> 
     """Async twin of :func:`probe`, for the trigger."""
     import time
 
-    from azure.core.exceptions import AzureError, ClientAuthenticationError
+    from azure.core.exceptions import AzureError
     from azure.core.rest import HttpRequest
 
     started = time.monotonic()
@@ -135,8 +133,6 @@ async def aprobe(client: Any, path: str, check: HealthCheck, timeout: float) -> 
         )
         await response.read()
         status, body = response.status_code, response.text()
-    except ClientAuthenticationError:
-        raise  # no token for the audience: a configuration problem, not an unhealthy app
     except AzureError as exc:
         return Probe(False, type(exc).__name__, None, (time.monotonic() - started) * 1000)
     healthy, why = check.judge(status, body)

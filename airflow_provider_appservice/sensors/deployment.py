@@ -122,7 +122,7 @@ class AppServiceDeploymentSensor(AppServiceBaseSensor):
         return None
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        from airflow_provider_appservice.errors import AppServiceError, DeploymentTimeout
+        from airflow_provider_appservice.errors import DeploymentTimeout, from_event
 
         status = event.get("status")
         if event.get("log_url"):
@@ -137,4 +137,4 @@ class AppServiceDeploymentSensor(AppServiceBaseSensor):
             from airflow_provider_appservice.operations.deploy import failure_from_event
 
             raise failure_from_event(self.target.label, event, message)
-        raise AppServiceError(message)
+        raise from_event(event, "the deployment trigger failed")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowSensorTimeout
 
-from airflow_provider_appservice.errors import AppServiceError
+from airflow_provider_appservice.errors import from_event
 from airflow_provider_appservice.operators.base import TARGET_FIELDS
 from airflow_provider_appservice.sensors.base import AppServiceBaseSensor
 
@@ -120,9 +120,6 @@ class AppServiceHealthSensor(AppServiceBaseSensor):
         return resolve_endpoint(site, self.hook.identity, self.base_url), scope
 
     def poke(self, context: Context) -> bool:
-        from azure.core.exceptions import ClientAuthenticationError
-
-        from airflow_provider_appservice.identity.failures import describe_auth_failure
         from airflow_provider_appservice.operations.health import HealthGate, probe
 
         if self._client is None:
@@ -130,10 +127,7 @@ class AppServiceHealthSensor(AppServiceBaseSensor):
             self._client = self.hook.get_app_client(scope, endpoint.hosts, endpoint.base_url)
             self._gate = HealthGate(required=self.required_consecutive)
         assert self._gate is not None
-        try:
-            result = probe(self._client, self.path, self._check(), self.request_timeout)
-        except ClientAuthenticationError as exc:  # no token for the audience: fail, don't wait
-            raise describe_auth_failure(self.hook.identity, exc) from None
+        result = probe(self._client, self.path, self._check(), self.request_timeout)
         passed = self._gate.observe(result.healthy, result.why)
         self.log.info(
             "probe %d of %s%s: %s in %.0f ms (%d/%d in a row)",
@@ -209,5 +203,5 @@ class AppServiceHealthSensor(AppServiceBaseSensor):
                 f"{self._history(event.get('history') or [])})."
             )
         if status != "success":
-            raise AppServiceError(str(event.get("message", "the health trigger failed")))
+            raise from_event(event, "the health trigger failed")
         self.log.info("%s%s healthy after %s probes", self.target.label, self.path, event.get("probes"))

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_appservice.errors import AppServiceError
+from airflow_provider_appservice.errors import from_event
 from airflow_provider_appservice.operators.base import TARGET_FIELDS
 from airflow_provider_appservice.sensors.base import AppServiceBaseSensor
 
@@ -65,5 +65,5 @@ class AppServiceStateSensor(AppServiceBaseSensor):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> None:
         if event.get("status") != "success":
-            raise AppServiceError(str(event.get("message", "the state trigger failed")))
+            raise from_event(event, "the state trigger failed")
         self.log.info("%s reached %s", self.target.label, event.get("state"))

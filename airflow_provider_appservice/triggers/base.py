@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.triggers.base import BaseTrigger
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+
+def error_event(what: str, exc: BaseException, **extra: Any) -> TriggerEvent:
+    """An error as an event: classified by the one boundary, so the task raises the same class
+    as the worker path would (``errors.from_event`` on the other side). Names and numbers only."""
+    from airflow_provider_appservice.boundary import classify
+
+    return TriggerEvent({**classify(what, exc).to_event(), **extra})
 
 
 class AppServiceBaseTrigger(BaseTrigger):

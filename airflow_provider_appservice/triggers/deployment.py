@@ -12,7 +12,7 @@ from typing import Any
 
 from airflow.triggers.base import TriggerEvent
 
-from airflow_provider_appservice.triggers.base import AppServiceBaseTrigger
+from airflow_provider_appservice.triggers.base import AppServiceBaseTrigger, error_event
 
 
 class AppServiceDeploymentTrigger(AppServiceBaseTrigger):
@@ -95,9 +95,5 @@ class AppServiceDeploymentTrigger(AppServiceBaseTrigger):
                     "requests": tracker.requests,
                 }
             )
-        except AppServiceError as exc:
-            yield TriggerEvent({"status": "error", "message": str(exc)})
-        except AzureError as exc:
-            yield TriggerEvent(
-                {"status": "error", "message": f"Tracking a deployment of {self.label} failed: {type(exc).__name__}"}
-            )
+        except (AppServiceError, AzureError) as exc:
+            yield error_event(f"Tracking a deployment of {self.label}", exc)

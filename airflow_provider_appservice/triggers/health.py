@@ -5,14 +5,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow.triggers.base import TriggerEvent
 
-from airflow_provider_appservice.triggers.base import AppServiceBaseTrigger
-
-if TYPE_CHECKING:
-    from airflow_provider_appservice.identity.config import IdentityConfig
+from airflow_provider_appservice.triggers.base import AppServiceBaseTrigger, error_event
 
 
 class AppServiceHealthTrigger(AppServiceBaseTrigger):
@@ -61,19 +58,16 @@ class AppServiceHealthTrigger(AppServiceBaseTrigger):
         }
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from azure.core.exceptions import ClientAuthenticationError
+        from azure.core.exceptions import AzureError
 
         from airflow_provider_appservice.errors import AppServiceError
         from airflow_provider_appservice.hooks.app_service import AppServiceHook
-        from airflow_provider_appservice.identity.failures import describe_auth_failure
         from airflow_provider_appservice.operations.health import HealthCheck, HealthGate, aprobe
 
         check = HealthCheck(**{**self.check, "expected_status": tuple(self.check.get("expected_status", (200,)))})
         gate = HealthGate(required=self.required_consecutive)
         hook = AppServiceHook(azure_app_service_conn_id=self.azure_app_service_conn_id)
-        identity: IdentityConfig | None = None
         try:
-            identity = await hook.aget_identity()
             async with hook.shared_app_client(self.scope, self.hosts, self.base_url) as client:
                 while True:
                     result = await aprobe(client, self.path, check, self.request_timeout)
@@ -95,8 +89,5 @@ class AppServiceHealthTrigger(AppServiceBaseTrigger):
                         yield TriggerEvent({"status": "timeout", "probes": gate.probes, "history": gate.history})
                         return
                     await asyncio.sleep(self.poll_interval)
-        except ClientAuthenticationError as exc:
-            message = str(describe_auth_failure(identity, exc)) if identity else type(exc).__name__
-            yield TriggerEvent({"status": "error", "message": message})
-        except AppServiceError as exc:
-            yield TriggerEvent({"status": "error", "message": str(exc)})
+        except (AppServiceError, AzureError) as exc:
+            yield error_event(f"Probing {self.label}{self.path}", exc)

@@ -8,7 +8,7 @@ from typing import Any
 
 from airflow.triggers.base import TriggerEvent
 
-from airflow_provider_appservice.triggers.base import AppServiceBaseTrigger
+from airflow_provider_appservice.triggers.base import AppServiceBaseTrigger, error_event
 
 
 class AppServiceStateTrigger(AppServiceBaseTrigger):
@@ -38,7 +38,5 @@ class AppServiceStateTrigger(AppServiceBaseTrigger):
                         return
                     self.log.info("%s is %s, waiting for %s", self.label, site.state, self.target_state)
                     await asyncio.sleep(self.poll_interval)
-        except AppServiceError as exc:
-            yield TriggerEvent({"status": "error", "message": str(exc)})
-        except AzureError as exc:
-            yield TriggerEvent({"status": "error", "message": f"Reading {self.label} failed: {type(exc).__name__}"})
+        except (AppServiceError, AzureError) as exc:
+            yield error_event(f"Reading {self.label}", exc)

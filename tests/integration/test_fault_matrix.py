@@ -197,7 +197,7 @@ FAMILIES: dict[str, tuple[str, Callable[[], list[Cell]], dict[str, Any]]] = {
     "matrix_restart": ("restart", restart_cells, {}),
     "matrix_stop": ("stop", stop_cells, {}),
     "matrix_state_poke": ("state", state_cells, {"target_state": "Running", "poke_interval": 0.05, "timeout": 20}),
-    "matrix_state_deferred": ("state", state_cells, {"target_state": "Running", "poll_interval": 0.05, "timeout": 20, "deferrable": True}),
+    "matrix_state_deferred": ("state", state_cells, {"target_state": "Running", "poke_interval": 0.05, "timeout": 20, "deferrable": True}),
     "matrix_endpoint_get": ("endpoint", endpoint_get_cells, {"method": "GET", "path": "/api/work", "request_timeout": 1}),
     "matrix_endpoint_post": ("endpoint", endpoint_post_cells, {"method": "POST", "path": "/api/work", "json": {"n": 1}, "request_timeout": 1}),
     "matrix_deploy": ("deploy", deploy_cells, {}),

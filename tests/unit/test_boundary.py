@@ -9,6 +9,7 @@ from __future__ import annotations
 import email.utils
 import http.client
 import importlib
+import json
 import pkgutil
 import time
 from dataclasses import dataclass
@@ -168,3 +169,36 @@ def test_every_public_exception_lives_in_errors_py_and_none_retryable_derives_fr
             assert not permanent_parents, f"{cls.__name__} would be failed by the retry rule of {permanent_parents}"
     listed = {name.rsplit(".", 1)[1] for name in errors.NOT_RETRYABLE}
     assert listed == {c.__name__ for c in classes if not c.retryable}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.fault for c in CASES])
+def test_a_trigger_reports_the_same_class_the_worker_raises(case: Case) -> None:
+    """Through the event (JSON in the database) and back: class, message, status, code, request id."""
+    error = classify("Reading app 'shop'", case.exc)
+    event = json.loads(json.dumps(error.to_event()))
+    rebuilt = errors.from_event(event)
+    assert type(rebuilt) is type(error) and str(rebuilt) == str(error)
+    assert (getattr(rebuilt, "status", None), getattr(rebuilt, "code", None)) == (
+        getattr(error, "status", None),
+        getattr(error, "code", None),
+    )
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"status": "error", "error": "os.system", "message": "x"},
+        {"status": "error", "error": "SystemExit", "message": "x"},
+        {"status": "error", "error": ["PermanentAzureError"], "message": "x"},
+        {"status": "error"},
+        {"status": "error", "error": "PermanentAzureError", "message": {"nested": 1}, "status_code": object()},
+    ],
+    ids=["module-path", "builtin", "not-a-string", "empty", "odd-types"],
+)
+def test_an_event_read_back_is_untrusted(event: dict) -> None:
+    rebuilt = errors.from_event(event, "the state trigger failed")
+    assert isinstance(rebuilt, AppServiceError)
+    assert type(rebuilt).__module__ == "airflow_provider_appservice.errors"
+    if event.get("error") != "PermanentAzureError":
+        assert type(rebuilt) is AppServiceError
+    assert str(rebuilt) in ("x", "the state trigger failed")
