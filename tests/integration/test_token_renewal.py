@@ -78,7 +78,7 @@ def upload_package(hook, world, tmp_path):
     from airflow_provider_appservice.operations.deploy import upload
     from airflow_provider_appservice.operations.packages import PackageSpec
     from airflow_provider_appservice.operations.targets import AppTarget
-    from airflow_provider_appservice.transport.backoff import FakeClock
+    from airflow_provider_appservice.testing.clock import FakeClock
 
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
