@@ -55,6 +55,7 @@ def child(spec: dict[str, Any]) -> None:
     import logging
     import tracemalloc
 
+    from airflow_provider_appservice.clock import SYSTEM_CLOCK
     from airflow_provider_appservice.identity.config import parse_identity_config
     from airflow_provider_appservice.identity.credentials import get_credential
     from airflow_provider_appservice.operations.deploy import upload
@@ -63,7 +64,6 @@ def child(spec: dict[str, Any]) -> None:
     from airflow_provider_appservice.operations.sites import get_site
     from airflow_provider_appservice.operations.targets import AppTarget
     from airflow_provider_appservice.transport.arm import build_arm_client
-    from airflow_provider_appservice.transport.backoff import Clock
     from airflow_provider_appservice.transport.scm import build_scm_client
 
     if spec.get("chunk_kib"):  # experiment with the upload's chunk size
@@ -75,11 +75,11 @@ def child(spec: dict[str, Any]) -> None:
     log = logging.getLogger("bench")
     config = parse_identity_config("bench", login=spec["client_id"], password=spec["secret"], extras=spec["extras"])
     credential = get_credential(config)
-    arm = build_arm_client(config, credential)
+    arm = build_arm_client(config, credential, SYSTEM_CLOCK)
     target = AppTarget(spec["resource_group"], spec["app"])
     site = get_site(arm, target.resource_group, target.app_name)
-    scm = build_scm_client(config, credential, str(site.scm_host_name))
-    clock = Clock()
+    scm = build_scm_client(config, credential, str(site.scm_host_name), SYSTEM_CLOCK)
+    clock = SYSTEM_CLOCK
     # Warm-up: token, TLS session, pipeline objects all exist before measuring.
     from azure.core.rest import HttpRequest
 

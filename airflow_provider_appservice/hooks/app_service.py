@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 
+from airflow_provider_appservice.clock import Clock, default_clock
 from airflow_provider_appservice.errors import AppServiceError, AzureRequestError
 
 if TYPE_CHECKING:
@@ -101,9 +102,13 @@ class AppServiceHook(BaseHook):
     conn_type = "azure_app_service"
     hook_name = "Azure App Service"
 
-    def __init__(self, azure_app_service_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+    def __init__(
+        self, azure_app_service_conn_id: str = default_conn_name, clock: Clock | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.azure_app_service_conn_id = azure_app_service_conn_id
+        # The one clock of every wait this hook's clients and operations make (``clock``).
+        self.clock: Clock = clock or default_clock()
         self._clients: dict[tuple[Any, ...], Any] = {}
 
     # --- sync (workers) -------------------------------------------------------------------
@@ -122,7 +127,7 @@ class AppServiceHook(BaseHook):
         """The sync ARM client (cached on the hook)."""
         from airflow_provider_appservice.transport.arm import build_arm_client
 
-        return self._cached(("arm",), lambda: build_arm_client(self.identity, self.get_credential()))
+        return self._cached(("arm",), lambda: build_arm_client(self.identity, self.get_credential(), self.clock))
 
     def get_scm_client(self, scm_host: str) -> PipelineClient:
         """The sync pipeline to a site's SCM (Kudu) host, ARM token pinned to it (cached on the hook).
@@ -132,7 +137,8 @@ class AppServiceHook(BaseHook):
         from airflow_provider_appservice.transport.scm import build_scm_client
 
         return self._cached(
-            ("scm", scm_host.lower()), lambda: build_scm_client(self.identity, self.get_credential(), scm_host)
+            ("scm", scm_host.lower()),
+            lambda: build_scm_client(self.identity, self.get_credential(), scm_host, self.clock),
         )
 
     def get_app_client(self, scope: str | None, hosts: Iterable[str], base_url: str) -> PipelineClient:
@@ -145,7 +151,7 @@ class AppServiceHook(BaseHook):
         credential = self.get_credential() if scope else None
         return self._cached(
             _app_key(self.identity, scope, hosts, base_url),
-            lambda: build_app_client(self.identity, credential, scope, hosts, base_url),
+            lambda: build_app_client(self.identity, credential, scope, hosts, base_url, self.clock),
         )
 
     def _cached(self, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
@@ -201,7 +207,9 @@ class AppServiceHook(BaseHook):
 
         config = await self.aget_identity()
         key = ("arm", config.fingerprint, config.subscription_id)
-        async with _shared(key, lambda: build_async_arm_client(config, get_async_credential(config))) as client:
+        async with _shared(
+            key, lambda: build_async_arm_client(config, get_async_credential(config), self.clock)
+        ) as client:
             yield client
 
     @asynccontextmanager
@@ -213,7 +221,9 @@ class AppServiceHook(BaseHook):
 
         config = await self.aget_identity()
         key = ("scm", config.fingerprint, scm_host.lower())
-        async with _shared(key, lambda: build_async_scm_client(config, get_async_credential(config), scm_host)) as c:
+        async with _shared(
+            key, lambda: build_async_scm_client(config, get_async_credential(config), scm_host, self.clock)
+        ) as c:
             yield c
 
     @asynccontextmanager
@@ -230,7 +240,7 @@ class AppServiceHook(BaseHook):
 
         def build() -> AsyncPipelineClient:
             credential = get_async_credential(config) if scope else None
-            return build_async_app_client(config, credential, scope, hosts, base_url)
+            return build_async_app_client(config, credential, scope, hosts, base_url, self.clock)
 
         async with _shared(_app_key(config, scope, hosts, base_url), build) as client:
             yield client

@@ -17,7 +17,7 @@ from typing import Any
 
 from airflow_provider_appservice.identity.config import IdentityConfig
 from airflow_provider_appservice.identity.tokens import AsyncMaskingCredential, MaskingCredential
-from airflow_provider_appservice.tls import resolve_verify
+from airflow_provider_appservice.wire.tls import resolve_verify
 
 TOKEN_EXCHANGE_SCOPE = "api://AzureADTokenExchange/.default"
 
@@ -35,8 +35,19 @@ def _explainer(config: IdentityConfig, who: str | None = None) -> Callable[[Base
     return lambda exc: describe_auth_failure(config, exc, who=who)
 
 
-def _common(config: IdentityConfig) -> dict[str, Any]:
-    return {"authority": config.cloud.authority_host, "connection_verify": resolve_verify(config.ca_bundle)}
+def _transport(config: IdentityConfig, aio: bool) -> Any:
+    """The token requests' transport: azure-identity's own retries (Entra 5xx) wait on the clock."""
+    from airflow_provider_appservice.clock import default_clock
+    from airflow_provider_appservice.wire.clocked import requests_transport
+    from airflow_provider_appservice.wire.tls import aiohttp_transport
+
+    if aio:
+        return aiohttp_transport(config.ca_bundle, default_clock())
+    return requests_transport(default_clock(), connection_verify=resolve_verify(config.ca_bundle))
+
+
+def _common(config: IdentityConfig, aio: bool) -> dict[str, Any]:
+    return {"authority": config.cloud.authority_host, "transport": _transport(config, aio)}
 
 
 def _bootstrap_label(config: IdentityConfig) -> str:
@@ -48,7 +59,7 @@ def _bootstrap_label(config: IdentityConfig) -> str:
 def _managed_identity(config: IdentityConfig, aio: bool) -> Any:
     ns = _identity_module(aio)
     return ns.ManagedIdentityCredential(
-        client_id=config.managed_identity_client_id, connection_verify=resolve_verify(config.ca_bundle)
+        client_id=config.managed_identity_client_id, transport=_transport(config, aio)
     )
 
 
@@ -66,7 +77,7 @@ def _bootstrap(config: IdentityConfig, aio: bool) -> MaskingCredential | AsyncMa
             tenant_id=config.tenant,
             client_id=config.managed_identity_client_id or config.client,
             token_file_path=config.federated_token_file,
-            **_common(config),
+            **_common(config, aio),
         )
     else:
         inner = _managed_identity(config, aio)
@@ -77,7 +88,7 @@ def _bootstrap(config: IdentityConfig, aio: bool) -> MaskingCredential | AsyncMa
 def _build(config: IdentityConfig, aio: bool) -> Any:
     """The azure-identity credential for the connection's auth type, sync or async."""
     ns = _identity_module(aio)
-    common = _common(config)
+    common = _common(config, aio)
     kind = config.auth_type
     if kind == "managed_identity":
         return _managed_identity(config, aio)

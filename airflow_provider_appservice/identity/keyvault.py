@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from airflow_provider_appservice.errors import AppServiceError, ConnectionConfigError
 from airflow_provider_appservice.identity.config import IdentityConfig
 from airflow_provider_appservice.identity.tokens import AsyncMaskingCredential, MaskingCredential
-from airflow_provider_appservice.tls import resolve_verify
+from airflow_provider_appservice.wire.tls import resolve_verify
 
 if TYPE_CHECKING:
     from azure.core.credentials import AccessToken, AccessTokenInfo, TokenCredential
@@ -28,7 +28,7 @@ _SECRET_TYPES = (None, "", "text/plain")
 
 
 def _client_kwargs(config: IdentityConfig) -> dict[str, Any]:
-    from airflow_provider_appservice.pinning import TokenPinningPolicy
+    from airflow_provider_appservice.wire.pinning import TokenPinningPolicy
 
     host = urlsplit(str(config.key_vault_url)).hostname or ""
     return {

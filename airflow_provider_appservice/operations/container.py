@@ -10,18 +10,16 @@ operator gates on a health probe afterwards.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_appservice.boundary import classify
+from airflow_provider_appservice.clock import Clock
 from airflow_provider_appservice.errors import TaskArgumentError
 from airflow_provider_appservice.operations.health import HealthCheck, HealthGate, aprobe, probe
 from airflow_provider_appservice.operations.sites import SiteInfo
 from airflow_provider_appservice.operations.targets import AppTarget, site_call
 from airflow_provider_appservice.operations.waits import PollingWait, WaitOutcome, adrive, drive
 from airflow_provider_appservice.transport.arm import ResponseIds
-from airflow_provider_appservice.transport.backoff import Clock
 
 if TYPE_CHECKING:
     from azure.mgmt.web import WebSiteManagementClient
@@ -144,7 +142,7 @@ async def await_serving(
     path: str,
     readiness: ContainerReadiness,
     *,
-    now: Callable[[], float] = time.time,
+    clock: Clock | None = None,
     logger: Any = log,
 ) -> WaitOutcome:
     """Async driver (the trigger's): the same gate, probes through the async app pipeline."""
@@ -153,4 +151,4 @@ async def await_serving(
         answer = await aprobe(app, path, HealthCheck(), probe_timeout(readiness.interval or 0.0))
         logger.info("%s in %.0f ms", readiness.on_probe(answer.healthy, answer.why), answer.latency_ms)
 
-    return await adrive(readiness, look, now=now)
+    return await adrive(readiness, look, clock)

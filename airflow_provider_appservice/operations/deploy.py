@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from airflow_provider_appservice.boundary import AMBIGUOUS_STATUSES, classify, request_id_of, was_not_applied
+from airflow_provider_appservice.clock import Clock
 from airflow_provider_appservice.errors import (
     AmbiguousOutcomeError,
     AppServiceError,
@@ -35,7 +36,7 @@ from airflow_provider_appservice.errors import (
 from airflow_provider_appservice.operations.kudu_status import DeploymentTracker, LogFollower, Outcome, Phase
 from airflow_provider_appservice.operations.packages import PackageSpec, StreamingReader, redact_url
 from airflow_provider_appservice.operations.targets import AppTarget
-from airflow_provider_appservice.transport.backoff import Backoff, Clock, parse_retry_after
+from airflow_provider_appservice.transport.backoff import Backoff, parse_retry_after
 from airflow_provider_appservice.transport.retrying import retrying
 
 if TYPE_CHECKING:
@@ -547,23 +548,21 @@ async def atrack(
     target: AppTarget,
     tracker: DeploymentTracker,
     *,
-    now: Any = time.monotonic,
+    clock: Clock,
     logger: Any = log,
     follower: LogFollower | None = None,
 ) -> Outcome:
-    """Async twin of :func:`track`: the same tracker, asyncio.sleep between requests."""
-    import asyncio
-
+    """Async twin of :func:`track`: the same tracker and clock, its async sleep between requests."""
     from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
     from azure.core.rest import HttpRequest
 
     follower = follower or LogFollower()
     while True:
-        wait = tracker.next_wait(now())
+        wait = tracker.next_wait(clock.now())
         if wait is None:
             break
         if wait > 0:
-            await asyncio.sleep(wait)
+            await clock.asleep(wait)
         step = tracker.step()
         try:
             if step.phase is Phase.RUNTIME:

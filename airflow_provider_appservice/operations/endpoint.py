@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from airflow_provider_appservice.boundary import classify, status_of, was_not_applied
+from airflow_provider_appservice.clock import Clock
 from airflow_provider_appservice.errors import (
     AmbiguousOutcomeError,
     AzureRequestError,
@@ -25,7 +26,7 @@ from airflow_provider_appservice.errors import (
 from airflow_provider_appservice.identity.config import IdentityConfig
 from airflow_provider_appservice.operations.sites import SiteInfo
 from airflow_provider_appservice.transport.app import app_hosts
-from airflow_provider_appservice.transport.backoff import Backoff, Clock
+from airflow_provider_appservice.transport.backoff import Backoff
 from airflow_provider_appservice.transport.retrying import retrying
 
 if TYPE_CHECKING:

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_appservice.boundary import classify, is_ambiguous, status_of, was_not_applied
+from airflow_provider_appservice.clock import Clock
 from airflow_provider_appservice.errors import AmbiguousOutcomeError
 from airflow_provider_appservice.operations.sites import SiteInfo, get_site
 from airflow_provider_appservice.operations.targets import AppTarget, site_call
 from airflow_provider_appservice.transport.arm import ResponseIds
-from airflow_provider_appservice.transport.backoff import Backoff, Clock
+from airflow_provider_appservice.transport.backoff import Backoff
 from airflow_provider_appservice.transport.retrying import retrying
 
 if TYPE_CHECKING:

@@ -20,17 +20,17 @@ it sees (settings it read included) with a secrets masker the moment it exists.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_appservice.boundary import classify
+from airflow_provider_appservice.clock import Clock, default_clock
 from airflow_provider_appservice.errors import AppServiceError, KeyVaultReferenceTimeout, SettingsRaceError
 from airflow_provider_appservice.operations.targets import AppTarget, site_call
 from airflow_provider_appservice.operations.waits import PollingWait, WaitOutcome, adrive, drive
 from airflow_provider_appservice.transport.arm import ResponseIds
-from airflow_provider_appservice.transport.backoff import Clock, PollSchedule
+from airflow_provider_appservice.transport.backoff import PollSchedule
 
 if TYPE_CHECKING:
     from azure.mgmt.web import WebSiteManagementClient
@@ -482,7 +482,7 @@ async def awatch_references(
     target: AppTarget,
     wait: ReferenceWait,
     *,
-    now: Callable[[], float] = time.time,
+    clock: Clock | None = None,
     logger: logging.Logger | Any = log,
 ) -> WaitOutcome:
     """Async driver (the trigger's), on the aio ARM client: the same decisions."""
@@ -493,7 +493,7 @@ async def awatch_references(
         if line:
             logger.info("%s", line)
 
-    return await adrive(wait, look, now=now)
+    return await adrive(wait, look, clock)
 
 
 def wait_for_key_vault_references(
@@ -512,7 +512,7 @@ def wait_for_key_vault_references(
     Returns the last status of each; a name the platform does not list yet counts as
     ``Initialized``. Never raises for a status: the caller decides what fails.
     """
-    clock = clock or Clock()
+    clock = clock or default_clock()
     wait = ReferenceWait(
         target.label, {area: names}, deadline=clock.now() + timeout, timeout=timeout, schedule=schedule
     )

@@ -26,14 +26,13 @@ import base64
 import binascii
 import json
 import logging
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from airflow_provider_appservice.boundary import classify, is_ambiguous, parse_error_body, status_of, was_not_applied
+from airflow_provider_appservice.clock import Clock, default_clock
 from airflow_provider_appservice.errors import (
     AmbiguousOutcomeError,
     AppServiceError,
@@ -44,7 +43,7 @@ from airflow_provider_appservice.errors import (
 from airflow_provider_appservice.operations.sites import SiteInfo, site_info
 from airflow_provider_appservice.operations.targets import PRODUCTION, AppTarget
 from airflow_provider_appservice.operations.waits import PollingWait, WaitOutcome, adrive, drive
-from airflow_provider_appservice.transport.backoff import Backoff, Clock
+from airflow_provider_appservice.transport.backoff import Backoff
 from airflow_provider_appservice.transport.retrying import retrying
 
 if TYPE_CHECKING:
@@ -366,7 +365,7 @@ def start_swap(
     """POST the swap once (re-sent only on proof it was not applied) and return its checked token."""
     from azure.core.exceptions import AzureError
 
-    clock = clock or Clock()
+    clock = clock or default_clock()
     ids = _Ids()
     attempts = 0
     poller = None
@@ -493,7 +492,7 @@ def wait_by_state(
     clock: Clock | None = None,
 ) -> SlotView:
     """Wait until the source slot shows this swap finished (when no continuation token exists)."""
-    clock = clock or Clock()
+    clock = clock or default_clock()
     started = clock.now()
     while True:
         view = read_slot(client, pair.resource_group, pair.app_name, pair.source_slot)
@@ -692,7 +691,7 @@ def wait_for_preview(
 
 
 async def await_preview(
-    client: Any, wait: PreviewWait, *, now: Callable[[], float] = time.time, logger: logging.Logger | Any = log
+    client: Any, wait: PreviewWait, *, clock: Clock | None = None, logger: logging.Logger | Any = log
 ) -> WaitOutcome:
     """Async driver (the trigger's), on the aio ARM client: the same decisions."""
     pair = wait.pair
@@ -701,7 +700,7 @@ async def await_preview(
         view = await aread_slot(client, pair.resource_group, pair.app_name, pair.source_slot)
         logger.info("%s", wait.on_slot(view.target_swap_slot))
 
-    return await adrive(wait, look, now=now)
+    return await adrive(wait, look, clock)
 
 
 async def acancel_preview(client: Any, pair: SwapPair, *, logger: logging.Logger | Any = log) -> bool:

@@ -4,8 +4,8 @@ A wait (is the new container serving? does the preview show on the source? have 
 references resolved?) is a small state object: the driver asks it how long to wait
 (:meth:`PollingWait.next_wait`), sleeps that long, makes one request, feeds the answer to the
 wait's own ``on_*`` method, and stops when :attr:`PollingWait.outcome` is set. The worker drives
-it with :func:`drive` (a :class:`~airflow_provider_appservice.transport.backoff.Clock`, injectable
-in tests), the triggerer with :func:`adrive` (``asyncio.sleep`` and the wall clock, because a
+it with :func:`drive` (the hook's :class:`~airflow_provider_appservice.clock.Clock`, monotonic
+time), the triggerer with :func:`adrive` (the same clock's wall time and async sleep, because a
 trigger's deadline is epoch seconds carried in its kwargs). So both decide alike.
 
 :func:`check_event` is the one gate every ``execute_complete`` of these waits passes a trigger
@@ -14,13 +14,13 @@ event through: an event is data from the database, not something to trust.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_appservice.errors import AppServiceError
-from airflow_provider_appservice.transport.backoff import Clock, PollSchedule
+from airflow_provider_appservice.clock import Clock, default_clock
+from airflow_provider_appservice.errors import AppServiceError, from_event
+from airflow_provider_appservice.transport.backoff import PollSchedule
 
 SUCCESS, FAILED, TIMEOUT, ERROR = "success", "failed", "timeout", "error"
 EVENT_STATUSES = frozenset({SUCCESS, FAILED, TIMEOUT, ERROR})
@@ -102,7 +102,7 @@ class PollingWait:
 
 def drive(wait: PollingWait, look: Callable[[], Any], clock: Clock | None = None) -> WaitOutcome:
     """The worker's driver: sleep what the wait says, ``look()`` (one request, fed to the wait), repeat."""
-    clock = clock or Clock()
+    clock = clock or default_clock()
     while (pause := wait.next_wait(clock.now())) is not None:
         if pause > 0:
             clock.sleep(pause)
@@ -111,20 +111,13 @@ def drive(wait: PollingWait, look: Callable[[], Any], clock: Clock | None = None
     return wait.outcome
 
 
-async def adrive(
-    wait: PollingWait,
-    look: Callable[[], Awaitable[Any]],
-    *,
-    now: Callable[[], float] = time.time,
-    sleep: Callable[[float], Awaitable[Any]] | None = None,
-) -> WaitOutcome:
-    """The triggerer's driver: the same loop with ``asyncio.sleep`` and the wall clock."""
-    import asyncio
-
-    sleep = sleep or asyncio.sleep
-    while (pause := wait.next_wait(now())) is not None:
+async def adrive(wait: PollingWait, look: Callable[[], Awaitable[Any]], clock: Clock | None = None) -> WaitOutcome:
+    """The triggerer's driver: the same loop on the clock's wall time (a trigger's deadline is
+    epoch seconds carried in its kwargs) and its async sleep."""
+    clock = clock or default_clock()
+    while (pause := wait.next_wait(clock.wall())) is not None:
         if pause > 0:
-            await sleep(pause)
+            await clock.asleep(pause)
         await look()
     assert wait.outcome is not None
     return wait.outcome
@@ -149,6 +142,8 @@ def check_event(event: Any, what: str, fields: Mapping[str, type | tuple[type, .
     message = event.get("message", "")
     if not isinstance(message, str):
         raise AppServiceError(f"The {what} trigger sent an event whose message is not text")
+    if status == ERROR:  # the trigger classified it: raise the class the worker path raises
+        raise from_event(event, f"the {what} trigger failed")
     checked: dict[str, Any] = {"status": status, "message": message}
     for name, kind in (fields or {}).items():
         value = event.get(name)

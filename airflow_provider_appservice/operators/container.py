@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -130,7 +129,7 @@ class AppServiceDeployContainerOperator(AppServiceBaseOperator):
                     hosts=list(endpoint.hosts),
                     base_url=endpoint.base_url,
                     required_consecutive=self.required_consecutive,
-                    deadline=time.time() + self.timeout,
+                    deadline=self.hook.clock.wall() + self.timeout,
                     timeout=self.timeout,
                     state=site.state,
                 ),
@@ -143,13 +142,13 @@ class AppServiceDeployContainerOperator(AppServiceBaseOperator):
             target.label,
             image,
             required=self.required_consecutive,
-            deadline=time.monotonic() + self.timeout,
+            deadline=self.hook.clock.now() + self.timeout,
             timeout=self.timeout,
             interval=self.poll_interval,
             state=site.state,
         )
         app = self.hook.get_app_client(scope, endpoint.hosts, endpoint.base_url)  # cached and closed by the hook
-        outcome = wait_until_serving(app, self.health_path, readiness, logger=self.log)
+        outcome = wait_until_serving(app, self.health_path, readiness, clock=self.hook.clock, logger=self.log)
         if not outcome.succeeded:
             raise WaitTimeout(outcome.message)
         self.log.info("%s", outcome.message)

@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 
     from airflow_provider_appservice.operations.kudu_status import DeploymentTracker
     from airflow_provider_appservice.operations.sites import SiteInfo
-    from airflow_provider_appservice.transport.backoff import Clock
 
 # Deploy and swap emit events for the same per-slot assets through the same alias.
 DEPLOY_ASSET_ALIAS = SWAP_ASSET_ALIAS
@@ -96,9 +95,6 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
     ui_color = "#b6e0fe"
     external_id_key = STATE_KEY
 
-    # Tests and benchmarks may replace the clock the waits use (see transport.backoff.FakeClock).
-    clock: Clock | None = None
-
     def __init__(
         self,
         *,
@@ -137,11 +133,6 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
 
     # --- helpers ----------------------------------------------------------------------------
 
-    def _clock(self) -> Clock:
-        from airflow_provider_appservice.transport.backoff import Clock
-
-        return self.clock or Clock()
-
     @property
     def _timeout(self) -> float:
         value = _as_float(self.timeout, "timeout")
@@ -172,7 +163,7 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
         return DeploymentTracker(
             deployment_id,
             slot=bool(self.target.slot),
-            started=self._clock().now(),
+            started=self.hook.clock.now(),
             timeout=timeout,
             interval=self._interval,
             not_before=not_before,
@@ -182,12 +173,12 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
         started = getattr(self, "_started", None)
         if started is None:
             return self._timeout
-        return max(self._timeout - (self._clock().now() - started), 0.0)
+        return max(self._timeout - (self.hook.clock.now() - started), 0.0)
 
     # --- execution --------------------------------------------------------------------------
 
     def execute(self, context: Context) -> Any:
-        self._started = self._clock().now()
+        self._started = self.hook.clock.now()
         with self.hook:  # closes the ARM and SCM clients of this run
             return self.execute_resumable(context)
 
@@ -205,7 +196,7 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
         site = self._site()
         self.push_portal_link(context, site.resource_id)
         check_run_from_package(self.hook.get_conn(), target)
-        clock = self._clock()
+        clock = self.hook.clock
         scm = self._scm(str(site.scm_host_name))
         source = "url" if str(self.package).strip().lower().startswith("https://") else "file"
         with prepare_package(str(self.package), self.type or None, self.target_path or None, logger=self.log) as spec:
@@ -335,7 +326,7 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
                     app_name=target.app_name,
                     slot=target.slot,
                     deployment_id=deployment_id,
-                    deadline=time.time() + remaining,
+                    deadline=self.hook.clock.wall() + remaining,
                     poll_interval=self._interval,
                     scm_host=state.get("scm_host"),
                 ),
@@ -349,7 +340,7 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
         tracker = self._tracker(deployment_id, max(remaining, 0.001))
         follower = LogFollower()
         outcome = track(
-            scm, self.hook.get_conn(), target, tracker, clock=self._clock(), logger=self.log, follower=follower
+            scm, self.hook.get_conn(), target, tracker, clock=self.hook.clock, logger=self.log, follower=follower
         )
         self.status_requests = tracker.requests
         self.log.info("Deployment %s: %s after %d status request(s)", deployment_id, outcome.message, tracker.requests)

@@ -13,8 +13,6 @@ from airflow_provider_appservice.operators.base import AppServiceBaseOperator
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_appservice.transport.backoff import Clock
-
 
 class AppServiceEndpointOperator(AppServiceBaseOperator):
     """Call ``path`` on the app (or slot) and check the answer.
@@ -82,9 +80,6 @@ class AppServiceEndpointOperator(AppServiceBaseOperator):
         self.idempotency_key = idempotency_key
         self.request_timeout = request_timeout
 
-    # Tests and benchmarks may replace the clock the retry waits use (see transport.backoff.FakeClock).
-    clock: Clock | None = None
-
     def execute(self, context: Context) -> Any:
         from airflow_provider_appservice.errors import TaskArgumentError
         from airflow_provider_appservice.identity.audiences import app_scope
@@ -119,7 +114,7 @@ class AppServiceEndpointOperator(AppServiceBaseOperator):
                 timeout=self.request_timeout,
                 backoff=self.backoff(deadline=max(self.request_timeout * 4, 120)),
                 max_attempts=identity.retry_max_attempts,
-                clock=self.clock,
+                clock=self.hook.clock,
                 logger=self.log,
             )
             response = result.response

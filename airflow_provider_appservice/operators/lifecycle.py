@@ -29,6 +29,7 @@ class _LifecycleOperator(AppServiceBaseOperator):
             self.action,
             backoff=self.backoff(),
             max_attempts=identity.retry_max_attempts,
+            clock=self.hook.clock,
             logger=self.log,
             **self.lifecycle_options(),
         )

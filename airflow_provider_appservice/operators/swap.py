@@ -151,7 +151,12 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
         return source
 
     def _retry_args(self) -> dict[str, Any]:
-        return {"backoff": self.backoff(), "max_attempts": self.hook.identity.retry_max_attempts, "logger": self.log}
+        return {
+            "backoff": self.backoff(),
+            "max_attempts": self.hook.identity.retry_max_attempts,
+            "clock": self.hook.clock,
+            "logger": self.log,
+        }
 
     @staticmethod
     def _store(context: Context) -> Any:
@@ -210,7 +215,7 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
                     slot=pair.source_slot,
                     target_slot=pair.target_slot,
                     poll_interval=self.poll_interval,
-                    deadline=time.time() + self.timeout,
+                    deadline=self.hook.clock.wall() + self.timeout,
                     timeout=self.timeout,
                     started=self._started,
                 ),
@@ -220,7 +225,7 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
                 timeout=timedelta(seconds=self.timeout + 60),
             )
         wait = PreviewWait(
-            pair, deadline=time.monotonic() + self.timeout, timeout=self.timeout, interval=self.poll_interval
+            pair, deadline=self.hook.clock.now() + self.timeout, timeout=self.timeout, interval=self.poll_interval
         )
         outcome = wait_for_preview(self.hook.get_conn(), wait, logger=self.log)
         if outcome.timed_out:
@@ -402,7 +407,7 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
                     continuation_token=token,
                     before=external_id.get("before"),
                     pending_before=bool(external_id.get("pending_before")),
-                    deadline=time.time() + self.timeout,
+                    deadline=self.hook.clock.wall() + self.timeout,
                     started=external_id.get("started"),
                 ),
                 method_name="execute_complete",
@@ -418,6 +423,7 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
                 bool(external_id.get("pending_before")),
                 timeout=self.timeout,
                 poll_interval=self.poll_interval,
+                clock=self.hook.clock,
             )
 
     def get_job_result(self, external_id: Any, context: Context) -> Any:
@@ -428,13 +434,15 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
         return self._finish(context, self._pair(), external_id.get("started") or time.time(), swapped=True)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
-        status = event.get("status")
-        if status == "timeout":
-            raise WaitTimeout(str(event.get("message")))
-        if status != "success":
-            raise AppServiceError(str(event.get("message", "the swap trigger failed")))
+        from airflow_provider_appservice.operations.waits import SUCCESS, TIMEOUT, check_event
+
+        checked = check_event(event, "swap", {"started": (int, float)})
+        if checked["status"] == TIMEOUT:
+            raise WaitTimeout(checked["message"] or f"The swap of {self._pair().label} did not finish in time")
+        if checked["status"] != SUCCESS:
+            raise AppServiceError(checked["message"] or "the swap trigger failed")
         self._outcome = "succeeded"
-        return self._finish(context, self._pair(), event.get("started") or time.time(), swapped=True)
+        return self._finish(context, self._pair(), checked["started"] or time.time(), swapped=True)
 
     # -- the end ----------------------------------------------------------------------------------
 

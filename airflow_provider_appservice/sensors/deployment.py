@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -112,7 +111,7 @@ class AppServiceDeploymentSensor(AppServiceBaseSensor):
                 app_name=target.app_name,
                 slot=target.slot,
                 deployment_id=self._tracker.deployment_id or "latest",
-                deadline=time.time() + float(self.timeout),
+                deadline=self.hook.clock.wall() + float(self.timeout),
                 poll_interval=float(self.poke_interval),
                 scm_host=self._scm_host,
             ),
@@ -122,9 +121,10 @@ class AppServiceDeploymentSensor(AppServiceBaseSensor):
         return None
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        from airflow_provider_appservice.errors import DeploymentTimeout, from_event
+        from airflow_provider_appservice.errors import AppServiceError, DeploymentTimeout
+        from airflow_provider_appservice.operations.waits import check_event
 
-        status = event.get("status")
+        status = check_event(event, "deployment", {"deployment_id": str, "log_url": str, "last_lines": list})["status"]
         if event.get("log_url"):
             context["ti"].xcom_push(key=DEPLOYMENT_LOG_URL_KEY, value=event["log_url"])
         if status == "success":
@@ -137,4 +137,4 @@ class AppServiceDeploymentSensor(AppServiceBaseSensor):
             from airflow_provider_appservice.operations.deploy import failure_from_event
 
             raise failure_from_event(self.target.label, event, message)
-        raise from_event(event, "the deployment trigger failed")
+        raise AppServiceError(message)

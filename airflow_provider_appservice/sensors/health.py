@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowSensorTimeout
 
-from airflow_provider_appservice.errors import from_event
 from airflow_provider_appservice.operators.base import TARGET_FIELDS
 from airflow_provider_appservice.sensors.base import AppServiceBaseSensor
 
@@ -159,7 +158,6 @@ class AppServiceHealthSensor(AppServiceBaseSensor):
             finally:
                 self.hook.close()  # the app pipeline the pokes shared, and the ARM client
                 self._client = None
-        import time
         from dataclasses import asdict
 
         from airflow_provider_appservice.triggers.health import AppServiceHealthTrigger
@@ -170,7 +168,7 @@ class AppServiceHealthSensor(AppServiceBaseSensor):
         check["expected_status"] = list(check["expected_status"])
         # The trigger stops itself at this wall-clock deadline with the probes' history (a
         # restarted triggerer keeps it); Airflow's own deferral timeout is only the backstop.
-        deadline = time.time() + self.timeout
+        deadline = self.hook.clock.wall() + self.timeout
         backstop = self.timeout + self.request_timeout + 2 * self.poke_interval + 60
         self.defer(
             trigger=AppServiceHealthTrigger(
@@ -195,13 +193,16 @@ class AppServiceHealthSensor(AppServiceBaseSensor):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> None:
         self._apply_templated_timing()
-        status = event.get("status")
-        if status == "timeout":
+        from airflow_provider_appservice.errors import AppServiceError
+        from airflow_provider_appservice.operations.waits import SUCCESS, TIMEOUT, check_event
+
+        status = check_event(event, "health", {"probes": int, "history": list})["status"]
+        if status == TIMEOUT:
             raise AirflowSensorTimeout(
                 f"{self.target.label}{self.path} was not healthy {self.required_consecutive} time(s) in a row "
                 f"within {self.timeout:g}s ({event.get('probes', 0)} probes; last: "
                 f"{self._history(event.get('history') or [])})."
             )
-        if status != "success":
-            raise from_event(event, "the health trigger failed")
+        if status != SUCCESS:
+            raise AppServiceError(str(event.get("message") or "the health trigger failed"))
         self.log.info("%s%s healthy after %s probes", self.target.label, self.path, event.get("probes"))

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_appservice.errors import from_event
 from airflow_provider_appservice.operators.base import TARGET_FIELDS
 from airflow_provider_appservice.sensors.base import AppServiceBaseSensor
 
@@ -64,6 +63,10 @@ class AppServiceStateSensor(AppServiceBaseSensor):
         return None
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> None:
-        if event.get("status") != "success":
-            raise from_event(event, "the state trigger failed")
+        from airflow_provider_appservice.errors import AppServiceError
+        from airflow_provider_appservice.operations.waits import SUCCESS, check_event
+
+        checked = check_event(event, "state", {"state": str})
+        if checked["status"] != SUCCESS:
+            raise AppServiceError(checked["message"] or "the state trigger failed")
         self.log.info("%s reached %s", self.target.label, event.get("state"))

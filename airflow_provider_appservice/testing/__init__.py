@@ -11,6 +11,7 @@ loopback CONNECT proxy. Production code never imports this package.
 from __future__ import annotations
 
 from airflow_provider_appservice.testing.app_behaviour import Health, RequestInfo
+from airflow_provider_appservice.testing.clock import EmulatorClock, FakeClock
 from airflow_provider_appservice.testing.emulator import AppServiceEmulator
 from airflow_provider_appservice.testing.faults import Fault
 from airflow_provider_appservice.testing.journal import Request
@@ -19,6 +20,8 @@ from airflow_provider_appservice.testing.world import seed_default_world
 
 __all__ = [
     "AppServiceEmulator",
+    "EmulatorClock",
+    "FakeClock",
     "Fault",
     "Health",
     "Principal",

@@ -14,10 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from airflow_provider_appservice.clock import Clock
 from airflow_provider_appservice.identity.config import IdentityConfig
-from airflow_provider_appservice.tls import aiohttp_transport, resolve_verify
 from airflow_provider_appservice.transport.bearer import bearer_policy
 from airflow_provider_appservice.transport.pipelines import policy_chain
+from airflow_provider_appservice.wire.clocked import requests_transport
+from airflow_provider_appservice.wire.tls import aiohttp_transport, resolve_verify
 
 if TYPE_CHECKING:
     from azure.core import AsyncPipelineClient, PipelineClient
@@ -31,16 +33,16 @@ def build_app_client(
     scope: str | None,
     hosts: Iterable[str],
     base_url: str,
+    clock: Clock,
 ) -> PipelineClient:
     """A sync pipeline to the app; with ``scope`` None it is anonymous (e.g. a public health path)."""
     from azure.core import PipelineClient
-    from azure.core.pipeline.transport import RequestsTransport
 
     bearer = bearer_policy(credential, scope, aio=False) if credential is not None and scope else None
     return PipelineClient(
         base_url=base_url,
         policies=policy_chain(bearer, "app", [*hosts, *config.allowed_hosts], aio=False),
-        transport=RequestsTransport(connection_verify=resolve_verify(config.ca_bundle)),
+        transport=requests_transport(clock, connection_verify=resolve_verify(config.ca_bundle)),
     )
 
 
@@ -50,6 +52,7 @@ def build_async_app_client(
     scope: str | None,
     hosts: Iterable[str],
     base_url: str,
+    clock: Clock,
 ) -> AsyncPipelineClient:
     from azure.core import AsyncPipelineClient
 
@@ -57,7 +60,7 @@ def build_async_app_client(
     return AsyncPipelineClient(
         base_url=base_url,
         policies=policy_chain(bearer, "app", [*hosts, *config.allowed_hosts], aio=True),
-        transport=aiohttp_transport(config.ca_bundle),
+        transport=aiohttp_transport(config.ca_bundle, clock),
     )
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_appservice.clock import Clock
 from airflow_provider_appservice.identity.config import IdentityConfig
-from airflow_provider_appservice.tls import resolve_verify
 from airflow_provider_appservice.transport.bearer import bearer_policy
+from airflow_provider_appservice.wire.clocked import requests_transport
+from airflow_provider_appservice.wire.tls import resolve_verify
 
 if TYPE_CHECKING:
     from azure.mgmt.web import WebSiteManagementClient
@@ -24,7 +26,7 @@ def arm_client_kwargs(config: IdentityConfig) -> dict[str, Any]:
     """Keyword arguments shared by the sync and async ARM clients."""
     from azure.core import AzureClouds
 
-    from airflow_provider_appservice.pinning import TokenPinningPolicy
+    from airflow_provider_appservice.wire.pinning import TokenPinningPolicy
 
     return {
         "cloud_setting": AzureClouds[config.cloud.sdk_name],
@@ -36,28 +38,33 @@ def arm_client_kwargs(config: IdentityConfig) -> dict[str, Any]:
     }
 
 
-def build_arm_client(config: IdentityConfig, credential: MaskingCredential) -> WebSiteManagementClient:
+def build_arm_client(config: IdentityConfig, credential: MaskingCredential, clock: Clock) -> WebSiteManagementClient:
+    """The sync ARM client; its retry and LRO-polling sleeps run on ``clock``."""
     from azure.mgmt.web import WebSiteManagementClient
 
+    kwargs = arm_client_kwargs(config)
     return WebSiteManagementClient(
         credential,
         config.require_subscription(),
+        transport=requests_transport(clock, connection_verify=kwargs.pop("connection_verify")),
         authentication_policy=bearer_policy(credential, config.cloud.arm_scope, aio=False),
-        **arm_client_kwargs(config),
+        **kwargs,
     )
 
 
-def build_async_arm_client(config: IdentityConfig, credential: AsyncMaskingCredential) -> AsyncWebSiteManagementClient:
+def build_async_arm_client(
+    config: IdentityConfig, credential: AsyncMaskingCredential, clock: Clock
+) -> AsyncWebSiteManagementClient:
     from azure.mgmt.web.aio import WebSiteManagementClient
 
-    from airflow_provider_appservice.tls import aiohttp_transport
+    from airflow_provider_appservice.wire.tls import aiohttp_transport
 
     kwargs = arm_client_kwargs(config)
     kwargs.pop("connection_verify")
     return WebSiteManagementClient(
         credential,
         config.require_subscription(),
-        transport=aiohttp_transport(config.ca_bundle),
+        transport=aiohttp_transport(config.ca_bundle, clock),
         authentication_policy=bearer_policy(credential, config.cloud.arm_scope, aio=True),
         **kwargs,
     )

@@ -1,8 +1,8 @@
 """Backoff decisions without I/O: how long to wait next, and whether to stop.
 
 The SCM/app retry layer and every semantic wait (409 busy, status polling, state waits)
-use these with tenacity, in a worker (sync) and in the triggerer (async) alike. Clock
-and sleep are injected, so tests run a "5-minute deployment" in milliseconds.
+use these with tenacity, in a worker (sync) and in the triggerer (async) alike, on the hook's
+clock (``airflow_provider_appservice.clock``), so tests run a "5-minute deployment" in milliseconds.
 ``Retry-After`` is a minimum wait, never a reason to poll faster, and never shortened
 by the cap (the cap bounds only our own backoff).
 """
@@ -12,9 +12,8 @@ from __future__ import annotations
 import email.utils
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 
 def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
@@ -83,28 +82,3 @@ class PollSchedule:
 
     def interval(self, poll: int, retry_after: float | None = None) -> float:
         return max(min(self.ceiling, self.first * self.factor ** max(0, poll)), retry_after or 0.0)
-
-
-class Clock:
-    """Monotonic time and sleep, injectable (``time-machine`` cannot move ``monotonic``)."""
-
-    def __init__(
-        self,
-        now: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Any] = time.sleep,
-    ) -> None:
-        self.now = now
-        self.sleep = sleep
-
-
-class FakeClock(Clock):
-    """A clock that only moves when something sleeps on it: for tests and benchmarks."""
-
-    def __init__(self, start: float = 0.0) -> None:
-        self.t = start
-        self.sleeps: list[float] = []
-        super().__init__(now=lambda: self.t, sleep=self._sleep)
-
-    def _sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.t += seconds

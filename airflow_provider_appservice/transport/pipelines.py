@@ -17,7 +17,7 @@ USER_AGENT = "airflow-provider-appservice"
 def policy_chain(bearer: Any, audience_label: str, hosts: Iterable[str], *, aio: bool) -> list[Any]:
     from azure.core.pipeline import policies
 
-    from airflow_provider_appservice.pinning import TokenPinningPolicy
+    from airflow_provider_appservice.wire.pinning import TokenPinningPolicy
 
     # The redirect and retry policies drive the next policy's send(): an async pipeline needs
     # their async twins (the sync ones would get a coroutine back instead of a response).

@@ -14,7 +14,8 @@ from typing import Any
 import tenacity
 
 from airflow_provider_appservice.boundary import status_of
-from airflow_provider_appservice.transport.backoff import Backoff, Clock, parse_retry_after
+from airflow_provider_appservice.clock import Clock, default_clock
+from airflow_provider_appservice.transport.backoff import Backoff, parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ def retrying(
     logger: logging.Logger | Any = log,
 ) -> tenacity.Retrying:
     """A ``tenacity.Retrying`` for one call site; the log says why and how long it waits."""
-    clock = clock or Clock()
+    clock = clock or default_clock()
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from airflow_provider_appservice.clock import Clock
 from airflow_provider_appservice.identity.config import IdentityConfig
-from airflow_provider_appservice.tls import aiohttp_transport, resolve_verify
 from airflow_provider_appservice.transport.bearer import bearer_policy
 from airflow_provider_appservice.transport.pipelines import policy_chain
+from airflow_provider_appservice.wire.clocked import requests_transport
+from airflow_provider_appservice.wire.tls import aiohttp_transport, resolve_verify
 
 if TYPE_CHECKING:
     from azure.core import AsyncPipelineClient, PipelineClient
@@ -24,21 +26,22 @@ if TYPE_CHECKING:
     from airflow_provider_appservice.identity.tokens import AsyncMaskingCredential, MaskingCredential
 
 
-def build_scm_client(config: IdentityConfig, credential: MaskingCredential, scm_host: str) -> PipelineClient:
+def build_scm_client(
+    config: IdentityConfig, credential: MaskingCredential, scm_host: str, clock: Clock
+) -> PipelineClient:
     """A sync pipeline to ``https://<scm_host>`` carrying the ARM token, pinned to that host."""
     from azure.core import PipelineClient
-    from azure.core.pipeline.transport import RequestsTransport
 
     bearer = bearer_policy(credential, config.cloud.arm_scope, aio=False)
     return PipelineClient(
         base_url=f"https://{scm_host}",
         policies=policy_chain(bearer, "ARM (SCM)", [scm_host], aio=False),
-        transport=RequestsTransport(connection_verify=resolve_verify(config.ca_bundle)),
+        transport=requests_transport(clock, connection_verify=resolve_verify(config.ca_bundle)),
     )
 
 
 def build_async_scm_client(
-    config: IdentityConfig, credential: AsyncMaskingCredential, scm_host: str
+    config: IdentityConfig, credential: AsyncMaskingCredential, scm_host: str, clock: Clock
 ) -> AsyncPipelineClient:
     """Async twin of :func:`build_scm_client`, for triggers."""
     from azure.core import AsyncPipelineClient
@@ -47,5 +50,5 @@ def build_async_scm_client(
     return AsyncPipelineClient(
         base_url=f"https://{scm_host}",
         policies=policy_chain(bearer, "ARM (SCM)", [scm_host], aio=True),
-        transport=aiohttp_transport(config.ca_bundle),
+        transport=aiohttp_transport(config.ca_bundle, clock),
     )

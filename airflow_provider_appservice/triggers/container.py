@@ -7,16 +7,15 @@ reference, the audience's scope and numbers: nothing secret.
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import TriggerEvent
 
-from airflow_provider_appservice.triggers.base import AppServiceBaseTrigger
+from airflow_provider_appservice.triggers.base import AppServiceBaseTrigger, error_event
 
 if TYPE_CHECKING:
-    from airflow_provider_appservice.identity.config import IdentityConfig
+    pass
 
 
 class AppServiceContainerReadyTrigger(AppServiceBaseTrigger):
@@ -73,13 +72,12 @@ class AppServiceContainerReadyTrigger(AppServiceBaseTrigger):
         }
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from azure.core.exceptions import ClientAuthenticationError
+        from azure.core.exceptions import AzureError
 
         from airflow_provider_appservice.errors import AppServiceError
         from airflow_provider_appservice.hooks.app_service import AppServiceHook
-        from airflow_provider_appservice.identity.failures import describe_auth_failure
         from airflow_provider_appservice.operations.container import ContainerReadiness, await_serving
-        from airflow_provider_appservice.operations.waits import ERROR, outcome_event
+        from airflow_provider_appservice.operations.waits import outcome_event
 
         readiness = ContainerReadiness(
             self.label,
@@ -91,14 +89,9 @@ class AppServiceContainerReadyTrigger(AppServiceBaseTrigger):
             state=self.state,
         )
         hook = AppServiceHook(azure_app_service_conn_id=self.azure_app_service_conn_id)
-        identity: IdentityConfig | None = None
         try:
-            identity = await hook.aget_identity()
             async with hook.shared_app_client(self.scope, self.hosts, self.base_url) as app:
-                outcome = await await_serving(app, self.path, readiness, now=time.time, logger=self.log)
+                outcome = await await_serving(app, self.path, readiness, clock=hook.clock, logger=self.log)
             yield TriggerEvent(outcome_event(outcome, probes=readiness.gate.probes))
-        except ClientAuthenticationError as exc:
-            message = str(describe_auth_failure(identity, exc)) if identity else type(exc).__name__
-            yield TriggerEvent({"status": ERROR, "message": message, "probes": readiness.gate.probes})
-        except AppServiceError as exc:
-            yield TriggerEvent({"status": ERROR, "message": str(exc), "probes": readiness.gate.probes})
+        except (AppServiceError, AzureError) as exc:
+            yield error_event(f"Waiting for the new container of {self.label}", exc, probes=readiness.gate.probes)

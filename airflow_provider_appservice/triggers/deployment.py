@@ -6,7 +6,6 @@ the SCM pipeline are the loop's shared ones from the hook, released when the wai
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -75,12 +74,14 @@ class AppServiceDeploymentTrigger(AppServiceBaseTrigger):
                     tracker = DeploymentTracker(
                         self.deployment_id,
                         slot=bool(self.slot),
-                        started=time.monotonic(),
-                        timeout=max(self.deadline - time.time(), 0.001),
+                        started=hook.clock.now(),
+                        timeout=max(self.deadline - hook.clock.wall(), 0.001),
                         interval=self.poll_interval,
                         runtime=self.runtime,
                     )
-                    outcome = await atrack(scm, arm, target, tracker, logger=self.log, follower=follower)
+                    outcome = await atrack(
+                        scm, arm, target, tracker, clock=hook.clock, logger=self.log, follower=follower
+                    )
             log_url = tracker.log_url or (
                 f"https://{scm_host}/api/deployments/{tracker.deployment_id}/log" if tracker.deployment_id else None
             )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -85,9 +83,9 @@ class AppServiceHealthTrigger(AppServiceBaseTrigger):
                     if passed:
                         yield TriggerEvent({"status": "success", "probes": gate.probes})
                         return
-                    if self.deadline is not None and time.time() + self.poll_interval > self.deadline:
+                    if self.deadline is not None and hook.clock.wall() + self.poll_interval > self.deadline:
                         yield TriggerEvent({"status": "timeout", "probes": gate.probes, "history": gate.history})
                         return
-                    await asyncio.sleep(self.poll_interval)
+                    await hook.clock.asleep(self.poll_interval)
         except (AppServiceError, AzureError) as exc:
             yield error_event(f"Probing {self.label}{self.path}", exc)

@@ -8,13 +8,12 @@ a value (the values, references included, stay in the app's settings).
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from airflow.triggers.base import TriggerEvent
 
-from airflow_provider_appservice.triggers.base import AppServiceBaseTrigger
+from airflow_provider_appservice.triggers.base import AppServiceBaseTrigger, error_event
 
 
 class AppServiceKeyVaultReferencesTrigger(AppServiceBaseTrigger):
@@ -54,7 +53,7 @@ class AppServiceKeyVaultReferencesTrigger(AppServiceBaseTrigger):
         from airflow_provider_appservice.hooks.app_service import AppServiceHook
         from airflow_provider_appservice.operations.settings import ReferenceWait, awatch_references
         from airflow_provider_appservice.operations.targets import AppTarget
-        from airflow_provider_appservice.operations.waits import ERROR, outcome_event
+        from airflow_provider_appservice.operations.waits import outcome_event
 
         target = AppTarget(self.resource_group, self.app_name, self.slot)
         wait = ReferenceWait(
@@ -63,12 +62,9 @@ class AppServiceKeyVaultReferencesTrigger(AppServiceBaseTrigger):
         hook = AppServiceHook(azure_app_service_conn_id=self.azure_app_service_conn_id)
         try:
             async with hook.shared_arm_client() as client:
-                outcome = await awatch_references(client, target, wait, now=time.time, logger=self.log)
+                outcome = await awatch_references(client, target, wait, clock=hook.clock, logger=self.log)
             yield TriggerEvent(
                 outcome_event(outcome, references=wait.to_event(), reads=wait.polls, written=self.written)
             )
-        except AppServiceError as exc:
-            yield TriggerEvent({"status": ERROR, "message": str(exc), "reads": wait.polls})
-        except AzureError as exc:
-            message = f"Reading the Key Vault reference status of {target.label} failed: {type(exc).__name__}"
-            yield TriggerEvent({"status": ERROR, "message": message, "reads": wait.polls})
+        except (AppServiceError, AzureError) as exc:
+            yield error_event(f"Reading the Key Vault reference status of {target.label}", exc, reads=wait.polls)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -37,6 +36,6 @@ class AppServiceStateTrigger(AppServiceBaseTrigger):
                         yield TriggerEvent({"status": "success", "state": site.state, "resource_id": site.resource_id})
                         return
                     self.log.info("%s is %s, waiting for %s", self.label, site.state, self.target_state)
-                    await asyncio.sleep(self.poll_interval)
+                    await hook.clock.asleep(self.poll_interval)
         except (AppServiceError, AzureError) as exc:
             yield error_event(f"Reading {self.label}", exc)

@@ -12,13 +12,12 @@ token (the POST's answer was lost but ``slotSwapStatus`` showed the swap) it wai
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 from airflow.triggers.base import TriggerEvent
 
-from airflow_provider_appservice.triggers.base import AppServiceBaseTrigger
+from airflow_provider_appservice.triggers.base import AppServiceBaseTrigger, error_event
 
 
 class AppServiceSwapTrigger(AppServiceBaseTrigger):
@@ -77,7 +76,7 @@ class AppServiceSwapTrigger(AppServiceBaseTrigger):
         pair = SwapPair(self.resource_group, self.app_name, self.slot, self.target_slot)
         base = {"started": self.started, "source_slot": pair.source_label, "target_slot": pair.target_label}
         hook = AppServiceHook(azure_app_service_conn_id=self.azure_app_service_conn_id)
-        remaining = self.deadline - time.time()
+        remaining = self.deadline - hook.clock.wall()
         try:
             async with hook.shared_arm_client() as client:
                 if remaining <= 0:
@@ -92,7 +91,7 @@ class AppServiceSwapTrigger(AppServiceBaseTrigger):
                         parse_time(self.before),
                         self.pending_before,
                         poll_interval=self.poll_interval,
-                        sleep=asyncio.sleep,
+                        sleep=hook.clock.asleep,
                     )
                 await asyncio.wait_for(wait, timeout=remaining)
                 view = await aread_slot(client, pair.resource_group, pair.app_name, pair.source_slot)
@@ -106,16 +105,8 @@ class AppServiceSwapTrigger(AppServiceBaseTrigger):
                     **base,
                 }
             )
-        except AppServiceError as exc:
-            yield TriggerEvent({"status": "error", "message": str(exc), **base})
-        except AzureError as exc:
-            yield TriggerEvent(
-                {
-                    "status": "error",
-                    "message": f"Waiting for the swap of {pair.label} failed: {type(exc).__name__}",
-                    **base,
-                }
-            )
+        except (AppServiceError, AzureError) as exc:
+            yield error_event(f"Waiting for the swap of {pair.label}", exc, **base)
 
 
 class AppServiceSwapPreviewTrigger(AppServiceBaseTrigger):
@@ -161,20 +152,17 @@ class AppServiceSwapPreviewTrigger(AppServiceBaseTrigger):
         from airflow_provider_appservice.errors import AppServiceError
         from airflow_provider_appservice.hooks.app_service import AppServiceHook
         from airflow_provider_appservice.operations.swap import PreviewWait, await_preview
-        from airflow_provider_appservice.operations.waits import ERROR, outcome_event
+        from airflow_provider_appservice.operations.waits import outcome_event
 
         pair = self._pair()
         wait = PreviewWait(pair, deadline=self.deadline, timeout=self.timeout, interval=self.poll_interval)
         hook = AppServiceHook(azure_app_service_conn_id=self.azure_app_service_conn_id)
         try:
             async with hook.shared_arm_client() as client:
-                outcome = await await_preview(client, wait, now=time.time, logger=self.log)
+                outcome = await await_preview(client, wait, clock=hook.clock, logger=self.log)
             yield TriggerEvent(outcome_event(outcome, reads=wait.polls, started=self.started))
-        except AppServiceError as exc:
-            yield TriggerEvent({"status": ERROR, "message": str(exc), "reads": wait.polls})
-        except AzureError as exc:
-            message = f"Waiting for the preview of {pair.label} failed: {type(exc).__name__}"
-            yield TriggerEvent({"status": ERROR, "message": message, "reads": wait.polls})
+        except (AppServiceError, AzureError) as exc:
+            yield error_event(f"Waiting for the preview of {pair.label}", exc, reads=wait.polls)
 
     async def on_kill(self) -> None:
         """The task was killed while deferred: cancel the preview it applied (resetSlotConfig).

@@ -1,8 +1,8 @@
 """AppServiceDeployOperator and AppServiceDeploymentSensor through dag.test() of real DAGs against
 the emulator: real SDK, real TLS, real Kudu shapes (stale /latest, 0 -> 4, http://…:80 Locations).
 
-Waits run on the emulator's clock: ``AppServiceDeployOperator.clock`` is a FakeClock whose sleep
-advances the emulator, so "a deployment slower than the timeout" takes milliseconds.
+Waits run on the emulator's clock: ``use_clock(EmulatorClock(emu))`` makes every hook's clock one whose
+sleep advances the emulator, so "a deployment slower than the timeout" takes milliseconds.
 """
 
 from __future__ import annotations
@@ -24,26 +24,14 @@ from azure.core.pipeline.policies import BearerTokenCredentialPolicy, RetryPolic
 from azure.core.rest import HttpRequest
 from azure.identity import ClientSecretCredential
 
-from airflow_provider_appservice.operators.deploy import AppServiceDeployOperator
+from airflow_provider_appservice.clock import use_clock
+from airflow_provider_appservice.testing.clock import EmulatorClock
 from airflow_provider_appservice.testing.kudu import RUN_FROM_REMOTE_ZIP
-from airflow_provider_appservice.transport.backoff import FakeClock
 from airflow_provider_appservice.triggers.deployment import AppServiceDeploymentTrigger
 
 from ..support import REPO, load_dag, migrate_db, task_states, xcom_value
 
 DAG_FILE = REPO / "tests" / "dags" / "deploy_package.py"
-
-
-class EmulatorClock(FakeClock):
-    """Sleeping moves the emulator's clock too: deployments by ``duration`` progress."""
-
-    def __init__(self, emu) -> None:
-        super().__init__()
-        self.emu = emu
-
-    def _sleep(self, seconds: float) -> None:
-        super()._sleep(seconds)
-        self.emu.advance(seconds)
 
 
 @pytest.fixture(scope="module")
@@ -55,10 +43,8 @@ def dags():
 
 @pytest.fixture
 def clock(world):
-    c = EmulatorClock(world.emu)
-    AppServiceDeployOperator.clock = c
-    yield c
-    AppServiceDeployOperator.clock = None
+    with use_clock(EmulatorClock(world.emu)) as c:
+        yield c
 
 
 def zip_bytes(build: str, extra: dict[str, bytes] | None = None) -> bytes:

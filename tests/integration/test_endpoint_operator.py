@@ -8,8 +8,9 @@ import uuid
 
 import pytest
 
+from airflow_provider_appservice.clock import use_clock
 from airflow_provider_appservice.operators.endpoint import AppServiceEndpointOperator
-from airflow_provider_appservice.transport.backoff import FakeClock
+from airflow_provider_appservice.testing.clock import FakeClock
 
 from ..dags.endpoint_calls import PARAMS, REFUSED
 from ..support import REPO, load_dag, migrate_db, task_states, xcom_value
@@ -32,9 +33,8 @@ def run_dag(dag, conf):
 
 @pytest.fixture
 def clock(monkeypatch):
-    c = FakeClock()
-    monkeypatch.setattr(AppServiceEndpointOperator, "clock", c)
-    return c
+    with use_clock(FakeClock()) as c:
+        yield c
 
 
 @pytest.fixture

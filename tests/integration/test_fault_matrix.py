@@ -31,9 +31,8 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_appservice.operators.deploy import AppServiceDeployOperator
-from airflow_provider_appservice.operators.endpoint import AppServiceEndpointOperator
-from airflow_provider_appservice.transport.backoff import FakeClock
+from airflow_provider_appservice.clock import use_clock
+from airflow_provider_appservice.testing.clock import EmulatorClock
 
 from ..support import REPO, load_dag, migrate_db, task_states
 
@@ -55,18 +54,6 @@ class Cell:
     writes: int | None = None  # how many times the write reached Azure (journal), when it matters
     no_app: bool = False  # target an app that does not exist
     kwargs: dict[str, Any] = field(default_factory=dict)
-
-
-class EmulatorClock(FakeClock):
-    """Sleeping moves the emulator's clock too, so waits cost no real time."""
-
-    def __init__(self, emu: Any) -> None:
-        super().__init__()
-        self.emu = emu
-
-    def _sleep(self, seconds: float) -> None:
-        super()._sleep(seconds)
-        self.emu.advance(seconds)
 
 
 # -- faults, scoped to one app ------------------------------------------------------------------
@@ -266,10 +253,6 @@ def test_fault_matrix(dag_id, world, identities, matrix_dir, monkeypatch, tmp_pa
         zf.writestr("BUILD", "matrix\n")
     package.write_bytes(buf.getvalue())
 
-    clock = EmulatorClock(world.emu)
-    monkeypatch.setattr(AppServiceDeployOperator, "clock", clock)
-    monkeypatch.setattr(AppServiceEndpointOperator, "clock", clock)
-
     spec, sites = [], {}
     for n, cell in enumerate(cells):
         task_id = f"c{n:02d}"
@@ -295,7 +278,8 @@ def test_fault_matrix(dag_id, world, identities, matrix_dir, monkeypatch, tmp_pa
     dag = load_dag(DAG_FILE, dag_id)
 
     started = time.monotonic()
-    run = dag.test()
+    with use_clock(EmulatorClock(world.emu)):  # every hook's clock: waits cost no real time
+        run = dag.test()
     wall = time.monotonic() - started
     states = task_states(run)
     raised = {d["task_id"]: d for d in map(json.loads, filter(None, out_file.read_text().splitlines()))}

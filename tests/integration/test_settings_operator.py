@@ -19,7 +19,8 @@ from airflow_provider_appservice.operations.settings import (
     wait_for_key_vault_references,
 )
 from airflow_provider_appservice.operations.targets import AppTarget
-from airflow_provider_appservice.transport.backoff import FakeClock, PollSchedule
+from airflow_provider_appservice.testing.clock import FakeClock
+from airflow_provider_appservice.transport.backoff import PollSchedule
 
 from ..support import EXAMPLE_DAGS, load_dag, migrate_db, task_states, xcom_value
 

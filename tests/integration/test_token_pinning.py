@@ -56,7 +56,7 @@ def test_arm_token_never_goes_over_plain_http(world, hook):
 
 def test_scm_client_is_pinned_to_its_own_scm_host(world, hook):
     other = world.emu.add_site(world.subscription_id, world.resource_group, "other")
-    scm = build_scm_client(hook.identity, hook.get_credential(), world.site.scm_host_name)
+    scm = build_scm_client(hook.identity, hook.get_credential(), world.site.scm_host_name, hook.clock)
     mark = len(world.emu.requests)
     for url in (
         f"http://{world.site.scm_host_name}:80/api/deployments/latest",  # Linux Kudu's poll Location

@@ -7,7 +7,8 @@ import random
 from hypothesis import given
 from hypothesis import strategies as st
 
-from airflow_provider_appservice.transport.backoff import Backoff, FakeClock, PollSchedule, parse_retry_after
+from airflow_provider_appservice.testing.clock import FakeClock
+from airflow_provider_appservice.transport.backoff import Backoff, PollSchedule, parse_retry_after
 
 
 @given(

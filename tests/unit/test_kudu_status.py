@@ -19,7 +19,8 @@ from airflow_provider_appservice.operations.kudu_status import (
     parse_time,
 )
 from airflow_provider_appservice.operations.packages import infer_type, redact_url, sas_secrets
-from airflow_provider_appservice.transport.backoff import FakeClock, PollSchedule
+from airflow_provider_appservice.testing.clock import FakeClock
+from airflow_provider_appservice.transport.backoff import PollSchedule
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_appservice.pinning import refusal_reason
+from airflow_provider_appservice.wire.pinning import refusal_reason
 
 ALLOWED = frozenset({"management.azure.com", "app.scm.azurewebsites.net"})
 

@@ -16,7 +16,8 @@ from airflow_provider_appservice.operations.waits import (
     check_event,
     drive,
 )
-from airflow_provider_appservice.transport.backoff import FakeClock, PollSchedule
+from airflow_provider_appservice.testing.clock import FakeClock
+from airflow_provider_appservice.transport.backoff import PollSchedule
 
 # -- the shared deadline and pacing -----------------------------------------------------------------
 
@@ -94,21 +95,16 @@ def test_container_readiness_refuses_a_gate_of_zero():
 
 
 def test_the_async_driver_decides_like_the_sync_one():
-    now = [0.0]
-    slept: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        now[0] += seconds
-
-    gate = ContainerReadiness("a", "i", required=2, deadline=5.0, timeout=5.0, interval=1.0)
+    clock = FakeClock()  # wall() and asleep() move with its sleeps
+    deadline = clock.wall() + 5.0
+    gate = ContainerReadiness("a", "i", required=2, deadline=deadline, timeout=5.0, interval=1.0)
     script = iter([B, H, H])
 
     async def look() -> None:
         gate.on_probe(*next(script))
 
-    outcome = asyncio.run(adrive(gate, look, now=lambda: now[0], sleep=sleep))
-    assert outcome.status == "success" and slept == [1.0, 1.0]
+    outcome = asyncio.run(adrive(gate, look, clock))
+    assert outcome.status == "success" and clock.sleeps == [1.0, 1.0]
 
 
 # -- trigger events are checked, not trusted -------------------------------------------------------------

@@ -51,20 +51,24 @@ def _ssl_context(cafile: str) -> Any:
         return context
 
 
-def aiohttp_transport(ca_bundle: str | None) -> Any:
+def aiohttp_transport(ca_bundle: str | None, clock: Any = None) -> Any:
     """An azure-core aiohttp transport that reuses one SSLContext and its connections.
 
     Given a CA *path* as ``connection_verify``, azure-core's AioHttpTransport builds a new
     SSLContext for every request (loading the whole bundle) and aiohttp cannot pool
     connections across distinct contexts: measured here, 100 concurrent waits grew RSS by
     ~170 MiB that way. A session whose connector holds one cached context avoids both.
-    Must be called inside the event loop that will use it.
+    Must be called inside the event loop that will use it. Its sleeps (azure-core retries and
+    LRO polls) run on ``clock`` (``airflow_provider_appservice.clock``).
     """
-    from azure.core.pipeline.transport import AioHttpTransport
+    from airflow_provider_appservice.clock import default_clock
+    from airflow_provider_appservice.wire.clocked import aiohttp_transport_class
 
+    transport_class = aiohttp_transport_class()
+    clock = clock or default_clock()
     verify = resolve_verify(ca_bundle)
     if verify is True:
-        return AioHttpTransport()
+        return transport_class(clock)
     import aiohttp
 
     # A triggerer multiplexes many waits over this one session: a few TLS connections carry
@@ -73,4 +77,4 @@ def aiohttp_transport(ca_bundle: str | None) -> Any:
     # (benchmarks/concurrent_waits.py); requests beyond that queue briefly.
     connector = aiohttp.TCPConnector(ssl=_ssl_context(str(verify)), limit=8)
     session = aiohttp.ClientSession(connector=connector, trust_env=True)
-    return AioHttpTransport(session=session, session_owner=True)
+    return transport_class(clock, session=session, session_owner=True)
