@@ -284,6 +284,19 @@ def _identity_values(login: str | None, password: str | None, extras: Mapping[st
     return values
 
 
+def _azure_name(extras: Mapping[str, Any], field: str) -> str | None:
+    """A subscription id or resource group, checked against Azure's rules (it goes into URLs)."""
+    from airflow_provider_appservice.names import RULES
+
+    value = _extra(extras, field)
+    if value is None:
+        return None
+    problem = RULES[field](str(value).strip())
+    if problem:
+        raise ConnectionConfigError(field, f"{str(value)[:100]!r} {problem}", f"copy the {field} from the Azure portal")
+    return str(value).strip()
+
+
 def _ca_bundle(extras: Mapping[str, Any]) -> str | None:
     ca_bundle = _extra(extras, "ca_bundle")
     if ca_bundle is not None and not os.path.isfile(str(ca_bundle)):
@@ -321,8 +334,8 @@ def parse_identity_config(
         federated_token_file=values["federated_token_file"],
         key_vault_url=values["key_vault_url"],
         key_vault_secret_name=values["key_vault_secret_name"],
-        subscription_id=_extra(extras, "subscription_id"),
-        resource_group=_extra(extras, "resource_group"),
+        subscription_id=_azure_name(extras, "subscription_id"),
+        resource_group=_azure_name(extras, "resource_group"),
         ca_bundle=ca_bundle,
         allowed_hosts=parse_allowed_hosts(_extra(extras, "allowed_hosts")),
         retry_max_attempts=_int_extra(extras, "retry_max_attempts", DEFAULT_RETRY_MAX_ATTEMPTS, 1, 20),

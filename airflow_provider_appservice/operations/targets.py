@@ -8,6 +8,19 @@ from typing import Any
 PRODUCTION = "production"
 
 
+def check_names(**names: object) -> None:
+    """Raise ``TaskArgumentError`` naming the first name Azure would refuse (``None`` is absent)."""
+    from airflow_provider_appservice.errors import TaskArgumentError
+    from airflow_provider_appservice.names import RULES
+
+    for argument, value in names.items():
+        if value is None:
+            continue
+        problem = RULES[argument](value)
+        if problem:
+            raise TaskArgumentError(argument, f"{value!r} {problem}", f"give the {argument} exactly as Azure shows it")
+
+
 def normalise_slot(slot: str | None) -> str | None:
     """``None`` and ``"production"`` (any case) both mean the production site."""
     if slot is None or not str(slot).strip() or str(slot).strip().lower() == PRODUCTION:
@@ -17,9 +30,15 @@ def normalise_slot(slot: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class AppTarget:
+    """An app or slot, its names checked against Azure's rules the moment it exists: every
+    operation builds its URLs from one of these, whatever the names came from."""
+
     resource_group: str
     app_name: str
     slot: str | None = None
+
+    def __post_init__(self) -> None:
+        check_names(resource_group=self.resource_group, app_name=self.app_name, slot=self.slot)
 
     @property
     def label(self) -> str:

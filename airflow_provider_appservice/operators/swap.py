@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import Asset, AssetAlias, ResumableJobMixin, conf
+from airflow.sdk import AssetAlias, ResumableJobMixin, conf
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_appservice.audit import audit
+from airflow_provider_appservice.common.assets import APP_SERVICE_ASSET_ALIAS, app_slot_asset, emit_slot_events
 from airflow_provider_appservice.errors import AppServiceError, WaitTimeout
 from airflow_provider_appservice.hooks.app_service import AppServiceHook
 from airflow_provider_appservice.operators.base import AppServiceBaseOperator
@@ -28,18 +29,9 @@ if TYPE_CHECKING:
     from airflow_provider_appservice.operations.swap import SlotView, SwapPair
 
 ACTIONS = ("swap", "preview", "complete", "cancel")
-#: The asset alias swaps emit their per-slot asset events through.
-SWAP_ASSET_ALIAS = "azure_app_service"
 STATE_KEY = "appservice_swap"
-
-
-def app_slot_asset(resource_group: str, app_name: str, slot: str | None) -> Asset:
-    """The asset of one app slot: ``azure-app-service://<resource group>/<app>/<slot>`` (lower case).
-
-    Downstream DAGs schedule on it, e.g. ``schedule=[app_slot_asset("rg-shop", "shop", "production")]``.
-    """
-    uri = f"azure-app-service://{resource_group}/{app_name}/{slot or 'production'}".lower()
-    return Asset(uri=uri, name=uri)
+# app_slot_asset stays importable from here: DAG authors schedule on it (docs/swap.md).
+__all__ = ["AppServiceSwapSlotsOperator", "app_slot_asset"]
 
 
 class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
@@ -96,7 +88,7 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
     ) -> None:
         if action not in ACTIONS:
             raise ValueError(f"action must be one of {', '.join(ACTIONS)}, not {action!r}")
-        kwargs.setdefault("outlets", [AssetAlias(SWAP_ASSET_ALIAS)])
+        kwargs.setdefault("outlets", [AssetAlias(APP_SERVICE_ASSET_ALIAS)])
         super().__init__(
             app_name=app_name,
             resource_group=resource_group,
@@ -122,10 +114,11 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
 
     def _pair(self) -> SwapPair:
         from airflow_provider_appservice.operations.swap import SwapPair
-        from airflow_provider_appservice.operations.targets import normalise_slot
+        from airflow_provider_appservice.operations.targets import check_names, normalise_slot
 
         target = self.target
         source, dest = normalise_slot(self.source_slot), normalise_slot(self.target_slot)
+        check_names(source_slot=source, target_slot=dest)
         if (source or "").lower() == (dest or "").lower():
             raise AirflowFailException(
                 f"source_slot and target_slot are both '{self.source_slot}' on task '{self.task_id}': "
@@ -475,20 +468,13 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
         }
 
     def _emit_assets(self, context: Context, pair: SwapPair) -> None:
-        events = context.get("outlet_events")
-        alias = AssetAlias(SWAP_ASSET_ALIAS)
-        if events is None or not any(
-            isinstance(o, AssetAlias) and o.name == SWAP_ASSET_ALIAS for o in (self.outlets or [])
-        ):
-            self.log.info("No AssetAlias(%r) outlet on this task: no asset events emitted", SWAP_ASSET_ALIAS)
-            return
-        for slot, role in ((pair.source_slot, "source"), (pair.target_slot, "target")):
-            events[alias].add(
-                app_slot_asset(pair.resource_group, pair.app_name, slot),
-                extra={
-                    "action": self.action,
-                    "role": role,
-                    "source_slot": pair.source_label,
-                    "target_slot": pair.target_label,
-                },
-            )
+        extra = {"action": self.action, "source_slot": pair.source_label, "target_slot": pair.target_label}
+        emit_slot_events(
+            context,
+            self.outlets,
+            self.log,
+            [
+                (pair.resource_group, pair.app_name, slot, {**extra, "role": role})
+                for slot, role in ((pair.source_slot, "source"), (pair.target_slot, "target"))
+            ],
+        )

@@ -31,7 +31,11 @@ class AppServiceBaseTrigger(BaseTrigger):
         slot: str | None = None,
         poll_interval: float = 30.0,
     ) -> None:
+        from airflow_provider_appservice.operations.targets import check_names
+
         super().__init__()
+        # Trigger kwargs come back from the database: the names are checked again before any URL.
+        check_names(resource_group=resource_group, app_name=app_name, slot=slot)
         self.azure_app_service_conn_id = azure_app_service_conn_id
         self.resource_group = resource_group
         self.app_name = app_name

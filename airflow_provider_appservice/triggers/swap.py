@@ -17,6 +17,7 @@ from typing import Any
 
 from airflow.triggers.base import TriggerEvent
 
+from airflow_provider_appservice.operations.targets import check_names
 from airflow_provider_appservice.triggers.base import AppServiceBaseTrigger, error_event
 
 
@@ -42,6 +43,7 @@ class AppServiceSwapTrigger(AppServiceBaseTrigger):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        check_names(target_slot=target_slot)
         self.target_slot = target_slot
         self.deadline = deadline
         self.continuation_token = continuation_token
@@ -128,6 +130,7 @@ class AppServiceSwapPreviewTrigger(AppServiceBaseTrigger):
         self, *, target_slot: str | None, deadline: float, timeout: float, started: float | None = None, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
+        check_names(target_slot=target_slot)
         self.target_slot = target_slot
         self.deadline = float(deadline)
         self.timeout = float(timeout)
