@@ -1,22 +1,21 @@
-"""What every App Service operator shares: the connection, the target app or slot, a cached
-hook, an Airflow retry policy that fails permanent errors at once, and audit lines.
+"""What every App Service operator and sensor shares: the connection, the target app or slot, a
+cached hook, the portal link and an Airflow retry policy that fails permanent errors at once.
 
-Like the AWS provider's ``AwsBaseOperator``: DAG authors pass the same four arguments to
-every operator, all templated; nothing is built in ``__init__``.
+A neutral module, like the AWS provider's ``utils/mixins.py``: ``operators.base`` and
+``sensors.base`` both build on it, so neither imports the other. DAG authors pass the same four
+arguments to every operator and sensor, all templated; nothing is built in ``__init__``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from airflow.sdk import BaseOperator
 from airflow.sdk.definitions.retry_policy import ExceptionRetryPolicy, RetryAction, RetryRule
 
 from airflow_provider_appservice.errors import NOT_RETRYABLE, TaskArgumentError
 from airflow_provider_appservice.hooks.app_service import AppServiceHook
-from airflow_provider_appservice.links.portal import PORTAL_URL_KEY, AppServicePortalLink, portal_url
+from airflow_provider_appservice.links.portal import PORTAL_URL_KEY, portal_url
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -94,24 +93,3 @@ class AppServiceTargetMixin:
         identity = self.hook.identity
         url = portal_url(identity.cloud.portal, identity.tenant_id, resource_id)
         context["ti"].xcom_push(key=PORTAL_URL_KEY, value=url)
-
-
-class AppServiceBaseOperator(AppServiceTargetMixin, BaseOperator):
-    """Base for operators acting on one App Service app or slot (see AppServiceTargetMixin)."""
-
-    template_fields: Sequence[str] = TARGET_FIELDS
-    ui_color = "#cce4f6"
-    operator_extra_links = (AppServicePortalLink(),)
-
-    def __init__(
-        self,
-        *,
-        app_name: str,
-        resource_group: str | None = None,
-        slot: str | None = None,
-        azure_app_service_conn_id: str = AppServiceHook.default_conn_name,
-        **kwargs: Any,
-    ) -> None:
-        kwargs.setdefault("retry_policy", APP_SERVICE_RETRY_POLICY)
-        super().__init__(**kwargs)
-        self._init_target(app_name, resource_group, slot, azure_app_service_conn_id)

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 from airflow.sdk import ResumableJobMixin, conf
 
+from airflow_provider_appservice.common.assets import APP_SERVICE_ASSET_ALIAS, emit_slot_events
 from airflow_provider_appservice.links.deployment_log import DEPLOYMENT_LOG_URL_KEY, AppServiceDeploymentLogLink
 from airflow_provider_appservice.links.portal import AppServicePortalLink
 from airflow_provider_appservice.operators.base import AppServiceBaseOperator
-from airflow_provider_appservice.operators.swap import SWAP_ASSET_ALIAS, app_slot_asset
 
 if TYPE_CHECKING:
     import jinja2
@@ -21,8 +21,6 @@ if TYPE_CHECKING:
     from airflow_provider_appservice.operations.kudu_status import DeploymentTracker
     from airflow_provider_appservice.operations.sites import SiteInfo
 
-# Deploy and swap emit events for the same per-slot assets through the same alias.
-DEPLOY_ASSET_ALIAS = SWAP_ASSET_ALIAS
 STATE_KEY = "appservice_deployment"
 _ACTIVE = frozenset({"Pending", "Building", "Deploying", "RuntimeStarting", "NotFoundYet"})
 _SUCCEEDED = frozenset({"Success", "Complete"})
@@ -111,7 +109,7 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
     ) -> None:
         from airflow.sdk import AssetAlias
 
-        kwargs.setdefault("outlets", [AssetAlias(name=DEPLOY_ASSET_ALIAS)])
+        kwargs.setdefault("outlets", [AssetAlias(name=APP_SERVICE_ASSET_ALIAS)])
         super().__init__(**kwargs)
         self.package = package
         self.type = type
@@ -417,16 +415,8 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
         return self._result
 
     def _emit_asset(self, context: Context, state: dict[str, Any]) -> None:
-        from airflow.sdk import AssetAlias
-
-        events = context.get("outlet_events")
-        if events is None or not any(
-            isinstance(o, AssetAlias) and o.name == DEPLOY_ASSET_ALIAS for o in (self.outlets or [])
-        ):
-            self.log.info("No AssetAlias(%r) outlet on this task: no asset event emitted", DEPLOY_ASSET_ALIAS)
-            return
         target = self.target
-        events[AssetAlias(DEPLOY_ASSET_ALIAS)].add(
-            app_slot_asset(target.resource_group, target.app_name, target.slot),
-            extra={"action": "deploy", "deployment_id": state.get("deployment_id"), "sha256": state.get("checksum")},
+        extra = {"action": "deploy", "deployment_id": state.get("deployment_id"), "sha256": state.get("checksum")}
+        emit_slot_events(
+            context, self.outlets, self.log, [(target.resource_group, target.app_name, target.slot, extra)]
         )

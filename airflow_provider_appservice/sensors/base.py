@@ -1,5 +1,5 @@
 """What every App Service sensor shares: the target, a cached hook, deferrability, the retry
-policy and the portal link (the sensor twin of ``operators.base.AppServiceBaseOperator``)."""
+policy and the portal link (the sensor twin of ``operators.base.AppServiceBaseOperator``; both build on ``common.mixins``)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 from airflow.sdk import BaseSensorOperator, conf
 from airflow.sdk.definitions.retry_policy import ExceptionRetryPolicy
 
+from airflow_provider_appservice.common.mixins import APP_SERVICE_RETRY_POLICY, TARGET_FIELDS, AppServiceTargetMixin
 from airflow_provider_appservice.hooks.app_service import AppServiceHook
 from airflow_provider_appservice.links.portal import AppServicePortalLink
-from airflow_provider_appservice.operators.base import APP_SERVICE_RETRY_POLICY, TARGET_FIELDS, AppServiceTargetMixin
 
 
 class AppServiceBaseSensor(AppServiceTargetMixin, BaseSensorOperator):

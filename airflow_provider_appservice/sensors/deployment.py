@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import PokeReturnValue
 
+from airflow_provider_appservice.common.mixins import TARGET_FIELDS
 from airflow_provider_appservice.links.deployment_log import DEPLOYMENT_LOG_URL_KEY, AppServiceDeploymentLogLink
 from airflow_provider_appservice.links.portal import AppServicePortalLink
-from airflow_provider_appservice.operators.base import TARGET_FIELDS
 from airflow_provider_appservice.sensors.base import AppServiceBaseSensor
 
 if TYPE_CHECKING:

@@ -81,7 +81,7 @@ def asset_events(world, app: str, slot: str | None) -> list:
     from airflow.models.asset import AssetEvent, AssetModel
     from airflow.utils.session import create_session
 
-    from airflow_provider_appservice.operators.swap import app_slot_asset
+    from airflow_provider_appservice.common.assets import app_slot_asset
 
     uri = app_slot_asset(world.resource_group, app, slot).uri
     with create_session() as session:

@@ -30,6 +30,7 @@ from azure.core.pipeline.transport import RequestsTransportResponse
 import airflow_provider_appservice
 from airflow_provider_appservice import errors
 from airflow_provider_appservice.boundary import classify
+from airflow_provider_appservice.common.mixins import APP_SERVICE_RETRY_POLICY
 from airflow_provider_appservice.errors import (
     AmbiguousOutcomeError,
     AppServiceError,
@@ -38,7 +39,6 @@ from airflow_provider_appservice.errors import (
     AzureRequestError,
     PermanentAzureError,
 )
-from airflow_provider_appservice.operators.base import APP_SERVICE_RETRY_POLICY
 
 
 def _response(status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> RequestsTransportResponse:

@@ -1,0 +1,1 @@
+"""What operators and sensors share, in a neutral place (like the AWS provider's ``utils/``)."""
