@@ -35,8 +35,26 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Headers a caller may not set: they decide which token goes where (pinning holds for the wire).
+RESERVED_HEADERS = frozenset({"host", "authorization", "proxy-authorization"})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def check_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    """The caller's headers, refused (before any request) when they set one the provider owns."""
+    if headers is not None and not isinstance(headers, Mapping):
+        raise TaskArgumentError("headers", f"is a {type(headers).__name__}", "pass a dict of header names to values")
+    for name, value in (headers or {}).items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TaskArgumentError("headers", f"has a non-text name or value for {name!r}", "use text for both")
+        if name.strip().lower() in RESERVED_HEADERS:
+            raise TaskArgumentError(
+                "headers",
+                f"sets '{name}', which the provider owns (the token and the host it is pinned to)",
+                "remove it; pass audience= for a token and base_url= for another allowed host",
+            )
+    return dict(headers or {})
 
 
 @dataclass(frozen=True)
@@ -113,7 +131,7 @@ def call_app(
     from azure.core.rest import HttpRequest
 
     method = method.upper()
-    request_headers = dict(headers or {})
+    request_headers = check_headers(headers)
     has_key = any(k.lower() == "idempotency-key" for k in request_headers)
     if idempotency_key and method not in IDEMPOTENT_METHODS and not has_key:
         # One key for every attempt of this call: the app can drop the duplicates.

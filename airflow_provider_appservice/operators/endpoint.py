@@ -86,6 +86,7 @@ class AppServiceEndpointOperator(AppServiceBaseOperator):
         from airflow_provider_appservice.operations.endpoint import (
             call_app,
             check_base_url,
+            check_headers,
             raise_for_unexpected,
             resolve_endpoint,
         )
@@ -97,6 +98,7 @@ class AppServiceEndpointOperator(AppServiceBaseOperator):
         scope = app_scope(self.audience) if self.audience else None
         if self.base_url:
             check_base_url(self.base_url)
+        check_headers(self.headers)
         identity = self.hook.identity
         target = self.target
         site = get_site(self.hook.get_conn(), target.resource_group, target.app_name, target.slot)

@@ -21,8 +21,12 @@ def normalise_host(host: str) -> str:
     return host.strip().lower().rstrip(".")
 
 
-def refusal_reason(url: str, allowed_hosts: frozenset[str]) -> str | None:
-    """Why a bearer token must not go to ``url``, or None when it may."""
+def refusal_reason(url: str, allowed_hosts: frozenset[str], host_header: str | None = None) -> str | None:
+    """Why a bearer token must not go to ``url``, or None when it may.
+
+    ``host_header`` is a ``Host`` header set on the request: what the server routes by, so it
+    must name the same host as the URL (the effective host is what is pinned, not the URL alone).
+    """
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -37,6 +41,10 @@ def refusal_reason(url: str, allowed_hosts: frozenset[str]) -> str | None:
     host = normalise_host(parts.hostname or "")
     if host not in allowed_hosts:
         return f"host '{host}' is not one this token is for"
+    if host_header is not None:
+        named = normalise_host(urlsplit(f"//{host_header}").hostname or host_header)
+        if named != host:
+            return f"the Host header names '{named}', not the URL's host '{host}'"
     return None
 
 
@@ -55,7 +63,8 @@ class TokenPinningPolicy(CustomHookPolicy):
     def on_request(self, request: PipelineRequest) -> None:
         http_request = request.http_request
         if "Authorization" in http_request.headers or "authorization" in http_request.headers:
-            reason = refusal_reason(http_request.url, self.allowed_hosts)
+            host_header = next((v for k, v in http_request.headers.items() if k.lower() == "host"), None)
+            reason = refusal_reason(http_request.url, self.allowed_hosts, host_header)
             if reason:
                 parts = urlsplit(http_request.url)
                 raise TokenPinningError(

@@ -37,3 +37,28 @@ def test_allowed(url):
 def test_refused(url, words):
     reason = refusal_reason(url, ALLOWED)
     assert reason is not None and words in reason
+
+
+@pytest.mark.parametrize(
+    "host_header",
+    ["evil.example.com", "management.azure.com", "shop.azurewebsites.net.evil.com", "SHOP-2.azurewebsites.net:443"],
+)
+def test_a_host_header_naming_another_host_is_refused(host_header: str) -> None:
+    """Pinning holds for the effective host: a Host header that names another host is refused."""
+    reason = refusal_reason("https://shop.azurewebsites.net/api", frozenset({"shop.azurewebsites.net"}), host_header)
+    assert reason is not None and "Host header" in reason
+
+
+def test_a_host_header_naming_the_same_host_passes() -> None:
+    allowed = frozenset({"shop.azurewebsites.net"})
+    assert refusal_reason("https://shop.azurewebsites.net/api", allowed, "Shop.AzureWebsites.net:443") is None
+
+
+@pytest.mark.parametrize("name", ["Host", "authorization", "Proxy-Authorization", " HOST "])
+def test_callers_may_not_set_the_headers_that_decide_where_a_token_goes(name: str) -> None:
+    from airflow_provider_appservice.errors import TaskArgumentError
+    from airflow_provider_appservice.operations.endpoint import check_headers
+
+    with pytest.raises(TaskArgumentError) as info:
+        check_headers({name: "x"})
+    assert info.value.argument == "headers"
