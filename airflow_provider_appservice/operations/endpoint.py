@@ -41,6 +41,31 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRAC
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
+def check_app_path(path: object, argument: str = "path") -> str:
+    """A path on the app itself: it starts with one ``/`` and names no scheme or host, so it can
+    never send a request (or a token) to another host through ``format_url``."""
+    if isinstance(path, str) and not path.startswith("/") and ":" not in path.split("/", 1)[0]:
+        path = f"/{path}"  # a relative path such as "api/x" means "/api/x", as it always did
+    if not isinstance(path, str) or not path.startswith("/") or path.startswith("//") or "\\" in path:
+        raise TaskArgumentError(argument, f"{str(path)[:100]!r} is not a path on the app", "use a path like /healthz")
+    if any(ord(c) < 0x21 for c in path) or "://" in path:
+        raise TaskArgumentError(argument, f"{path[:100]!r} is not a path on the app", "use a path like /healthz")
+    return path
+
+
+def check_positive(value: object, argument: str, *, allow_zero: bool = False) -> float:
+    """A number of seconds or a count a task argument gives, refused before any call when not positive."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise TaskArgumentError(argument, f"{value!r} is not a number", "give a number") from None
+    if isinstance(value, bool) or number != number or number < 0 or (number == 0 and not allow_zero):
+        raise TaskArgumentError(
+            argument, f"{value!r} must be {'at least 0' if allow_zero else 'above 0'}", "give a positive number"
+        )
+    return number
+
+
 def check_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
     """The caller's headers, refused (before any request) when they set one the provider owns."""
     if headers is not None and not isinstance(headers, Mapping):

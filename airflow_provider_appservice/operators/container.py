@@ -71,6 +71,7 @@ class AppServiceDeployContainerOperator(AppServiceBaseOperator):
         self.deferrable = deferrable
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_appservice.errors import TaskArgumentError
         from airflow_provider_appservice.identity.audiences import app_scope
         from airflow_provider_appservice.operations.container import (
             ContainerReadiness,
@@ -79,10 +80,18 @@ class AppServiceDeployContainerOperator(AppServiceBaseOperator):
             validate_image,
             wait_until_serving,
         )
-        from airflow_provider_appservice.operations.endpoint import resolve_endpoint
+        from airflow_provider_appservice.operations.endpoint import check_app_path, check_positive, resolve_endpoint
         from airflow_provider_appservice.operations.sites import get_site
 
         image = validate_image(self.image)
+        if self.health_path:
+            check_app_path(self.health_path, "health_path")
+        if int(check_positive(self.required_consecutive, "required_consecutive")) != self.required_consecutive:
+            raise TaskArgumentError(
+                "required_consecutive", f"{self.required_consecutive!r} is not a whole number", "give 1 or more"
+            )
+        check_positive(self.timeout, "timeout")
+        check_positive(self.poll_interval, "poll_interval")
         scope = app_scope(self.health_audience) if self.health_audience else None
         identity = self.hook.identity
         target = self.target

@@ -85,8 +85,10 @@ class AppServiceEndpointOperator(AppServiceBaseOperator):
         from airflow_provider_appservice.identity.audiences import app_scope
         from airflow_provider_appservice.operations.endpoint import (
             call_app,
+            check_app_path,
             check_base_url,
             check_headers,
+            check_positive,
             raise_for_unexpected,
             resolve_endpoint,
         )
@@ -99,6 +101,8 @@ class AppServiceEndpointOperator(AppServiceBaseOperator):
         if self.base_url:
             check_base_url(self.base_url)
         check_headers(self.headers)
+        path = check_app_path(self.path)
+        check_positive(self.request_timeout, "request_timeout")
         identity = self.hook.identity
         target = self.target
         site = get_site(self.hook.get_conn(), target.resource_group, target.app_name, target.slot)
@@ -108,7 +112,7 @@ class AppServiceEndpointOperator(AppServiceBaseOperator):
             result = call_app(
                 client,
                 self.method,
-                self.path,
+                path,
                 json=self.json,
                 data=self.data,
                 headers=self.headers,

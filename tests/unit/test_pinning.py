@@ -62,3 +62,40 @@ def test_callers_may_not_set_the_headers_that_decide_where_a_token_goes(name: st
     with pytest.raises(TaskArgumentError) as info:
         check_headers({name: "x"})
     assert info.value.argument == "headers"
+
+
+@pytest.mark.parametrize(
+    "path", ["https://evil.example.com/x", "//evil.example.com/x", "evil.example.com:443/x", "/a b", "/x\n"]
+)
+def test_a_path_that_names_another_host_is_refused(path: str) -> None:
+    """An absolute URL as a health or endpoint path would probe another host through format_url."""
+    from airflow_provider_appservice.errors import TaskArgumentError
+    from airflow_provider_appservice.operations.endpoint import check_app_path
+
+    with pytest.raises(TaskArgumentError) as info:
+        check_app_path(path, "health_path")
+    assert info.value.argument == "health_path"
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        (0, False),
+        (-1, False),
+        ("0", False),
+        (True, False),
+        ("x", False),
+        (float("nan"), False),
+        (0.5, True),
+        ("30", True),
+    ],
+)
+def test_seconds_and_counts_must_be_positive(value: object, ok: bool) -> None:
+    from airflow_provider_appservice.errors import TaskArgumentError
+    from airflow_provider_appservice.operations.endpoint import check_positive
+
+    if ok:
+        assert check_positive(value, "timeout") > 0
+    else:
+        with pytest.raises(TaskArgumentError, match="timeout"):
+            check_positive(value, "timeout")
