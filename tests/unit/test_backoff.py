@@ -65,3 +65,36 @@ def test_parse_retry_after_forms():
     assert parse_retry_after({"Retry-After": "Sat, 21 Nov 2026 10:00:30 GMT"}, now=1795255200.0) == 30
     assert parse_retry_after({"Retry-After": "soon"}) is None
     assert parse_retry_after({}) is None
+
+
+def _failing_calls(backoff: Backoff, clock: FakeClock, retry_after: str | None = None) -> int:
+    """How many times a call that always fails is tried by ``retrying`` before it gives up."""
+    import pytest
+
+    from airflow_provider_appservice.transport.retrying import retrying
+
+    class Refused(Exception):
+        def __init__(self) -> None:
+            super().__init__("refused")
+            self.response = type("R", (), {"headers": {"Retry-After": retry_after} if retry_after else {}})()
+
+    calls = 0
+    with pytest.raises(Refused):
+        for attempt in retrying("x", retry_on=lambda e: True, backoff=backoff, max_attempts=50, clock=clock):
+            with attempt:
+                calls += 1
+                raise Refused()
+    return calls
+
+
+def test_the_deadline_counts_the_backoffs_own_next_wait():
+    """A 5 s deadline and a first wait of 10 s: it gives up at once instead of sleeping 10 s."""
+    clock = FakeClock()
+    calls = _failing_calls(Backoff(initial=10, cap=60, deadline=5, jitter=False), clock)
+    assert calls == 1 and clock.sleeps == []
+
+
+def test_the_deadline_counts_a_retry_after_too_and_is_never_crossed():
+    clock = FakeClock()
+    calls = _failing_calls(Backoff(initial=1, cap=60, deadline=100, jitter=False), clock, retry_after="30")
+    assert clock.sleeps == [30.0, 30.0, 30.0] and calls == 4 and clock.now() <= 100
