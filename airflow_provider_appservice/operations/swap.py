@@ -15,9 +15,9 @@ The poller's continuation token (base64 JSON: the POST's method and URL, its
 ``Authorization``) is checked by :func:`check_continuation_token` before anything stores it, so
 a worker or triggerer can resume the wait without re-POSTing.
 
-Plain functions on SDK clients; nothing here knows Airflow. Decisions without I/O
-(:func:`swap_progress`, :func:`names_match`) are shared by the sync worker path and the async
-trigger path.
+Plain functions on SDK clients; nothing here knows Airflow. The decisions without I/O
+(:func:`~.swap_state.swap_progress`) live in :mod:`.swap_state`; waiting for a swap to end is
+:mod:`.swap_waits`; swap with preview (applySlotConfig/resetSlotConfig) is :mod:`.swap_preview`.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import base64
 import binascii
 import json
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -36,13 +37,20 @@ from airflow_provider_appservice.clock import Clock, default_clock
 from airflow_provider_appservice.errors import (
     AmbiguousOutcomeError,
     AppServiceError,
-    PermanentAzureError,
     SwapInProgressError,
-    WaitTimeout,
+    TaskArgumentError,
 )
-from airflow_provider_appservice.operations.sites import SiteInfo, site_info
-from airflow_provider_appservice.operations.targets import PRODUCTION, AppTarget
-from airflow_provider_appservice.operations.waits import PollingWait, WaitOutcome, adrive, drive
+from airflow_provider_appservice.operations.swap_state import (
+    APPLIED,
+    NOT_APPLIED,
+    RUNNING,
+    SlotView,
+    SwapPair,
+    parse_time,
+    read_slot,
+    same_slot,
+    swap_progress,
+)
 from airflow_provider_appservice.transport.backoff import Backoff
 from airflow_provider_appservice.transport.retrying import retrying
 
@@ -51,179 +59,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Plan tiers (``Site.sku``) without deployment slots.
-NO_SLOT_TIERS = frozenset({"free", "shared", "basic", "dynamic", "flexconsumption"})
 # Headers azure-core keeps in a continuation token (its allowlist, azure/core/polling/_utils.py).
 TOKEN_RESPONSE_HEADERS = frozenset(
     {"operation-location", "azure-asyncoperation", "location", "content-type", "retry-after"}
 )
 TOKEN_REQUEST_HEADERS = frozenset({"x-ms-client-request-id"})
-
-RUNNING, APPLIED, NOT_APPLIED = "running", "applied", "not-applied"
-
-
-def _label(slot: str | None) -> str:
-    return slot if slot else PRODUCTION
-
-
-@dataclass(frozen=True)
-class SwapPair:
-    """Which slot goes where: ``source_slot``/``target_slot`` are slot names, ``None`` = production."""
-
-    resource_group: str
-    app_name: str
-    source_slot: str | None
-    target_slot: str | None
-
-    @property
-    def source_label(self) -> str:
-        return _label(self.source_slot)
-
-    @property
-    def target_label(self) -> str:
-        return _label(self.target_slot)
-
-    @property
-    def label(self) -> str:
-        return f"{self.app_name} ({self.source_label} -> {self.target_label})"
-
-    @property
-    def source(self) -> AppTarget:
-        return AppTarget(self.resource_group, self.app_name, self.source_slot)
-
-    @property
-    def target(self) -> AppTarget:
-        return AppTarget(self.resource_group, self.app_name, self.target_slot)
-
-    @property
-    def production(self) -> AppTarget:
-        return AppTarget(self.resource_group, self.app_name, None)
-
-    def required_action(self, verb: str) -> str:
-        """The RBAC action on the source, e.g. ``Microsoft.Web/sites/slots/slotsswap/action``."""
-        return self.source.action(verb)
-
-    def entity(self, preserve_vnet: bool) -> Any:
-        from azure.mgmt.web.models import CsmSlotEntity
-
-        return CsmSlotEntity(target_slot=self.target_label, preserve_vnet=preserve_vnet)
-
-
-@dataclass(frozen=True)
-class SlotView:
-    """What ARM shows of one slot that matters to a swap."""
-
-    site: SiteInfo
-    sku: str | None
-    plan: str | None
-    last_swap: datetime | None
-    last_swap_source: str | None
-    last_swap_destination: str | None
-    target_swap_slot: str | None
-
-    @property
-    def last_swap_iso(self) -> str | None:
-        return self.last_swap.isoformat() if self.last_swap else None
-
-
-def slot_view(site: Any, slot: str | None) -> SlotView:
-    status = getattr(site, "slot_swap_status", None)
-    farm = getattr(site, "server_farm_id", None) or ""
-    return SlotView(
-        site=site_info(site, slot),
-        sku=getattr(site, "sku", None),
-        plan=farm.rstrip("/").rsplit("/", 1)[-1] or None,
-        last_swap=getattr(status, "timestamp_utc", None) if status else None,
-        last_swap_source=getattr(status, "source_slot_name", None) if status else None,
-        last_swap_destination=getattr(status, "destination_slot_name", None) if status else None,
-        target_swap_slot=getattr(site, "target_swap_slot", None) or None,
-    )
-
-
-def _read_action(slot: str | None) -> str:
-    return "Microsoft.Web/sites/slots/read" if slot else "Microsoft.Web/sites/read"
-
-
-def read_slot(client: WebSiteManagementClient, resource_group: str, app_name: str, slot: str | None) -> SlotView:
-    from azure.core.exceptions import HttpResponseError
-
-    try:
-        site = (
-            client.web_apps.get_slot(resource_group, app_name, slot)
-            if slot
-            else client.web_apps.get(resource_group, app_name)
-        )
-    except HttpResponseError as exc:
-        raise classify(f"Reading app '{app_name}/{_label(slot)}'", exc, required_action=_read_action(slot)) from None
-    return slot_view(site, slot)
-
-
-async def aread_slot(client: Any, resource_group: str, app_name: str, slot: str | None) -> SlotView:
-    """Async twin of :func:`read_slot` (``client`` is the aio ARM client)."""
-    from azure.core.exceptions import HttpResponseError
-
-    try:
-        if slot:
-            site = await client.web_apps.get_slot(resource_group, app_name, slot)
-        else:
-            site = await client.web_apps.get(resource_group, app_name)
-    except HttpResponseError as exc:
-        raise classify(f"Reading app '{app_name}/{_label(slot)}'", exc, required_action=_read_action(slot)) from None
-    return slot_view(site, slot)
-
-
-# -- decisions without I/O ----------------------------------------------------------------------
-
-
-def same_slot(a: str | None, b: str | None) -> bool:
-    """Slot names as ARM writes them (``Production``, ``staging``) against ours."""
-    return _label((a or "").strip().lower() or None) == _label((b or "").strip().lower() or None)
-
-
-def names_match(view: SlotView, pair: SwapPair) -> bool:
-    """Whether ``slotSwapStatus`` names this pair (in either direction: a swap is symmetric)."""
-    src, dst = view.last_swap_source, view.last_swap_destination
-    if not src or not dst:
-        return False
-    return (same_slot(src, pair.source_label) and same_slot(dst, pair.target_label)) or (
-        same_slot(src, pair.target_label) and same_slot(dst, pair.source_label)
-    )
-
-
-def parse_time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-def swap_progress(view: SlotView, pair: SwapPair, before: datetime | None, pending_before: bool) -> str:
-    """Where a swap of ``pair`` stands, judged from the source slot as ARM shows it now.
-
-    ``before``: the source's ``slotSwapStatus.timestampUtc`` read before the POST;
-    ``pending_before``: whether ``targetSwapSlot`` was already set then (a pending preview).
-    A newer swap of this pair means it was applied — still ``running`` while ``targetSwapSlot``
-    names the target; a ``targetSwapSlot`` that appeared since the POST means it runs.
-    """
-    targets = same_slot(view.target_swap_slot, pair.target_label) if view.target_swap_slot else False
-    newer = view.last_swap is not None and (before is None or view.last_swap > before)
-    if newer and names_match(view, pair):
-        return RUNNING if targets else APPLIED
-    if targets and not pending_before:
-        return RUNNING
-    return NOT_APPLIED
-
-
-def check_slots_supported(view: SlotView, app_name: str) -> None:
-    """Fail, naming the plan, when the app's plan tier has no deployment slots."""
-    tier = (view.sku or "").strip()
-    if tier.lower() in NO_SLOT_TIERS:
-        plan = f"App Service plan '{view.plan}' ({tier} tier)" if view.plan else f"its {tier} plan"
-        raise PermanentAzureError(
-            f"Swap on app '{app_name}'",
-            status=None,
-            code="SlotsNotSupported",
-            message=f"the app runs on {plan}, which has no deployment slots "
-            "(Free, Shared, Basic, Consumption and Flex Consumption plans have none). "
-            "Scale the plan up to Standard, Premium or Elastic Premium to use slots",
-        )
 
 
 def check_continuation_token(token: str, arm_host: str) -> str:
@@ -262,8 +102,6 @@ def check_continuation_token(token: str, arm_host: str) -> str:
     return token
 
 
-# -- is it safe to send again? -------------------------------------------------------------------
-
 # -- calls ----------------------------------------------------------------------------------------
 
 
@@ -290,7 +128,7 @@ def _one_poll_polling() -> Any:
     return _OnePoll(0)
 
 
-def _begin(client: WebSiteManagementClient, pair: SwapPair, entity: Any, **kwargs: Any) -> Any:
+def begin_swap(client: WebSiteManagementClient, pair: SwapPair, entity: Any, **kwargs: Any) -> Any:
     ops = client.web_apps
     if pair.source_slot:
         return ops.begin_swap_slot(pair.resource_group, pair.app_name, pair.source_slot, entity, **kwargs)
@@ -298,7 +136,7 @@ def _begin(client: WebSiteManagementClient, pair: SwapPair, entity: Any, **kwarg
 
 
 @dataclass
-class _Ids:
+class SwapIds:
     request_id: str | None = None
     correlation_id: str | None = None
 
@@ -341,7 +179,7 @@ def in_progress_error(pair: SwapPair, exc: Exception | None = None, detail: str 
     )
 
 
-def _raise_write_error(what: str, pair: SwapPair, verb: str, exc: Exception) -> None:
+def raise_write_error(what: str, pair: SwapPair, verb: str, exc: Exception) -> None:
     if status_of(exc) == 409:
         raise in_progress_error(pair, exc) from None
     raise classify(what, exc, required_action=pair.required_action(verb)) from None
@@ -366,9 +204,7 @@ def start_swap(
     from azure.core.exceptions import AzureError
 
     clock = clock or default_clock()
-    ids = _Ids()
-    attempts = 0
-    poller = None
+    post = _SwapPost(client, pair, preserve_vnet)
     try:
         for attempt in retrying(
             f"swap {pair.label}",
@@ -379,18 +215,10 @@ def start_swap(
             logger=logger,
         ):
             with attempt:
-                attempts += 1
-                poller = _begin(
-                    client,
-                    pair,
-                    pair.entity(preserve_vnet),
-                    retry_total=0,
-                    polling=_no_wait_polling(),
-                    raw_response_hook=ids,
-                )
+                post.send()
     except AzureError as exc:
         if not is_ambiguous(exc):
-            _raise_write_error(f"Swap of {pair.label}", pair, "slotsswap/action", exc)
+            raise_write_error(f"Swap of {pair.label}", pair, "slotsswap/action", exc)
         progress = settle_after_ambiguity(
             lambda: read_slot(client, pair.resource_group, pair.app_name, pair.source_slot),
             pair,
@@ -408,10 +236,34 @@ def start_swap(
             type(exc).__name__,
             progress,
         )
-        return SwapStarted(None, None, None, attempts, verified_by_state=True)
-    assert poller is not None
-    token = check_continuation_token(poller.continuation_token(), arm_host)
-    return SwapStarted(token, ids.request_id, ids.correlation_id, attempts)
+        return SwapStarted(None, None, None, post.attempts, verified_by_state=True)
+    return post.started(arm_host)
+
+
+class _SwapPost:
+    """One swap POST per :meth:`send` (SDK retry off, no polling), counted, with Azure's ids."""
+
+    def __init__(self, client: WebSiteManagementClient, pair: SwapPair, preserve_vnet: bool) -> None:
+        self.client, self.pair, self.preserve_vnet = client, pair, preserve_vnet
+        self.ids = SwapIds()
+        self.attempts = 0
+        self.poller: Any = None
+
+    def send(self) -> None:
+        self.attempts += 1
+        self.poller = begin_swap(
+            self.client,
+            self.pair,
+            self.pair.entity(self.preserve_vnet),
+            retry_total=0,
+            polling=_no_wait_polling(),
+            raw_response_hook=self.ids,
+        )
+
+    def started(self, arm_host: str) -> SwapStarted:
+        assert self.poller is not None
+        token = check_continuation_token(self.poller.continuation_token(), arm_host)
+        return SwapStarted(token, self.ids.request_id, self.ids.correlation_id, self.attempts)
 
 
 def settle_after_ambiguity(
@@ -445,28 +297,11 @@ def settle_after_ambiguity(
     )
 
 
-def wait_for_swap(
-    client: WebSiteManagementClient, pair: SwapPair, token: str, *, timeout: float, poll_interval: float
-) -> None:
-    """Resume the ARM poller from ``token`` and wait at most ``timeout`` seconds."""
-    from azure.core.exceptions import AzureError
-    from azure.mgmt.core.polling.arm_polling import ARMPolling
-
-    poller = _begin(client, pair, cast(Any, None), continuation_token=token, polling=ARMPolling(poll_interval))
-    try:
-        poller.wait(timeout)
-        if not poller.done():
-            raise WaitTimeout(swap_timeout_message(pair, timeout))
-        poller.result()
-    except AzureError as exc:
-        raise classify(f"Swap of {pair.label}", exc, required_action=_read_action(pair.source_slot)) from None
-
-
 def probe_swap(client: WebSiteManagementClient, pair: SwapPair, token: str) -> str:
     """Poll a stored swap's ``Location`` once: ``InProgress``, ``Succeeded`` or ``Failed``."""
     from azure.core.exceptions import AzureError
 
-    poller = _begin(client, pair, cast(Any, None), continuation_token=token, polling=_one_poll_polling())
+    poller = begin_swap(client, pair, cast(Any, None), continuation_token=token, polling=_one_poll_polling())
     try:
         poller.wait(60)
         return str(poller.status())
@@ -474,257 +309,79 @@ def probe_swap(client: WebSiteManagementClient, pair: SwapPair, token: str) -> s
         return "Failed"
 
 
-def swap_timeout_message(pair: SwapPair, timeout: float) -> str:
+# -- the record a resumable swap keeps ---------------------------------------------------------------
+
+
+def check_can_start(action: str, pair: SwapPair, source: SlotView) -> None:
+    """A ``swap`` needs a source without a pending swap or preview; a ``complete`` needs this pair's preview."""
+    pending = source.target_swap_slot
+    if action == "swap" and pending:
+        raise in_progress_error(
+            pair, detail=f"slot '{pair.source_label}' already has a swap or preview towards '{pending}'"
+        )
+    if action == "complete" and not (pending and same_slot(pending, pair.target_label)):
+        raise TaskArgumentError(
+            "action",
+            f"is 'complete'. No swap with preview from '{pair.source_label}' to '{pair.target_label}' is pending "
+            f"on app '{pair.app_name}' (targetSwapSlot={pending!r})",
+            "run action='preview' first, or use action='swap'",
+        )
+
+
+def swap_record(action: str, pair: SwapPair, source: SlotView) -> dict[str, Any]:
+    """What ``task_state_store`` keeps before the POST (names and times; the token comes later)."""
+    return {
+        "action": action,
+        "resource_group": pair.resource_group,
+        "app_name": pair.app_name,
+        "source_slot": pair.source_label,
+        "target_slot": pair.target_label,
+        "before": source.last_swap_iso,
+        "pending_before": bool(source.target_swap_slot),
+        "started": time.time(),
+        "token": None,
+    }
+
+
+def record_matches(record: Any, action: str, pair: SwapPair) -> bool:
+    """Whether a stored record is this swap's (a record is untrusted input)."""
     return (
-        f"Swap of {pair.label} did not finish within {timeout:.0f}s. Azure may still complete it "
-        "server-side: check the slots (slotSwapStatus) before swapping again."
+        isinstance(record, dict)
+        and record.get("action") == action
+        and str(record.get("resource_group", "")).lower() == pair.resource_group.lower()
+        and str(record.get("app_name", "")).lower() == pair.app_name.lower()
+        and record.get("source_slot") == pair.source_label
+        and record.get("target_slot") == pair.target_label
     )
 
 
-def wait_by_state(
-    client: WebSiteManagementClient,
-    pair: SwapPair,
-    before: datetime | None,
-    pending_before: bool,
-    *,
-    timeout: float,
-    poll_interval: float,
-    clock: Clock | None = None,
-) -> SlotView:
-    """Wait until the source slot shows this swap finished (when no continuation token exists)."""
-    clock = clock or default_clock()
-    started = clock.now()
-    while True:
-        view = read_slot(client, pair.resource_group, pair.app_name, pair.source_slot)
-        if swap_progress(view, pair, before, pending_before) == APPLIED:
-            return view
-        if clock.now() - started + poll_interval > timeout:
-            raise WaitTimeout(swap_timeout_message(pair, timeout))
-        clock.sleep(poll_interval)
+def stored_swap_status(
+    client: WebSiteManagementClient, pair: SwapPair, record: dict[str, Any], *, logger: logging.Logger | Any = log
+) -> str:
+    """Where a stored swap stands: ``Running``, ``Succeeded`` or ``NotApplied``.
 
-
-async def await_by_state(
-    client: Any,
-    pair: SwapPair,
-    before: datetime | None,
-    pending_before: bool,
-    *,
-    poll_interval: float,
-    sleep: Any,
-) -> SlotView:
-    """Async twin of :func:`wait_by_state` without its own bound (the caller bounds it)."""
-    while True:
-        view = await aread_slot(client, pair.resource_group, pair.app_name, pair.source_slot)
-        if swap_progress(view, pair, before, pending_before) == APPLIED:
-            return view
-        await sleep(poll_interval)
-
-
-async def await_swap(client: Any, pair: SwapPair, token: str, *, poll_interval: float) -> None:
-    """Resume the poller from ``token`` on an aio client and wait until it ends (no bound here)."""
-    from azure.core.exceptions import AzureError
-    from azure.mgmt.core.polling.async_arm_polling import AsyncARMPolling
-
-    ops = client.web_apps
-    polling = AsyncARMPolling(poll_interval)
-    try:
-        if pair.source_slot:
-            poller = await ops.begin_swap_slot(
-                pair.resource_group,
-                pair.app_name,
-                pair.source_slot,
-                cast(Any, None),
-                continuation_token=token,
-                polling=polling,
-            )
-        else:
-            poller = await ops.begin_swap_slot_with_production(
-                pair.resource_group, pair.app_name, cast(Any, None), continuation_token=token, polling=polling
-            )
-        await poller.result()
-    except AzureError as exc:
-        raise classify(f"Swap of {pair.label}", exc, required_action=_read_action(pair.source_slot)) from None
-
-
-# -- swap with preview ------------------------------------------------------------------------------
-
-
-def _slot_config_call(client: WebSiteManagementClient, pair: SwapPair, op: str, preserve_vnet: bool, **kw: Any) -> None:
-    ops = client.web_apps
-    rg, app = pair.resource_group, pair.app_name
-    if op == "apply":
-        if pair.source_slot:
-            ops.apply_slot_configuration_slot(rg, app, pair.source_slot, pair.entity(preserve_vnet), **kw)
-        else:
-            ops.apply_slot_config_to_production(rg, app, pair.entity(preserve_vnet), **kw)
-    elif pair.source_slot:
-        ops.reset_slot_configuration_slot(rg, app, pair.source_slot, **kw)
-    else:
-        ops.reset_production_slot_config(rg, app, **kw)
-
-
-@dataclass(frozen=True)
-class SlotConfigResult:
-    request_id: str | None
-    correlation_id: str | None
-    attempts: int
-    verified_by_state: bool = False
-
-
-def slot_config(
-    client: WebSiteManagementClient,
-    pair: SwapPair,
-    op: str,
-    *,
-    preserve_vnet: bool = True,
-    backoff: Backoff,
-    max_attempts: int,
-    clock: Clock | None = None,
-    logger: logging.Logger | Any = log,
-) -> SlotConfigResult:
-    """``apply`` (applySlotConfig: preview) or ``reset`` (resetSlotConfig: cancel), sent once.
-
-    Re-sent only on proof it was not applied. After an ambiguous failure the source's
-    ``targetSwapSlot`` decides: set to the target after ``apply``, cleared after ``reset``.
-    A reset that state shows still pending is sent once more (resetting is idempotent).
+    Azure's own answer to the stored continuation token first; else the source's ``slotSwapStatus``.
     """
-    from azure.core.exceptions import AzureError
-
-    if op not in ("apply", "reset"):
-        raise ValueError(f"unknown slot config operation {op!r}")
-    verb = "applySlotConfig/action" if op == "apply" else "resetSlotConfig/action"
-    what = (
-        "Applying slot config (preview) for " if op == "apply" else "Resetting slot config (cancel) for "
-    ) + pair.label
-    ids = _Ids()
-    attempts = 0
-
-    def send() -> None:
-        nonlocal attempts
-        for attempt in retrying(
-            what, retry_on=was_not_applied, backoff=backoff, max_attempts=max_attempts, clock=clock, logger=logger
-        ):
-            with attempt:
-                attempts += 1
-                _slot_config_call(client, pair, op, preserve_vnet, retry_total=0, raw_response_hook=ids)
-
-    try:
-        send()
-    except AzureError as exc:
-        if not is_ambiguous(exc):
-            _raise_write_error(what, pair, verb, exc)
-        view = read_slot(client, pair.resource_group, pair.app_name, pair.source_slot)
-        pending = bool(view.target_swap_slot) and same_slot(view.target_swap_slot, pair.target_label)
-        if op == "apply" and pending:
-            logger.warning("%s: the answer was lost but targetSwapSlot shows the preview; not re-sent", what)
-            return SlotConfigResult(None, None, attempts, verified_by_state=True)
-        if op == "reset" and not view.target_swap_slot:
-            logger.warning("%s: the answer was lost but no preview is pending any more; not re-sent", what)
-            return SlotConfigResult(None, None, attempts, verified_by_state=True)
-        if op == "reset":
-            logger.warning("%s: the answer was lost and the preview is still pending; resetting once more", what)
-            try:
-                send()
-            except AzureError as again:
-                _raise_write_error(what, pair, verb, again)
-            return SlotConfigResult(ids.request_id, ids.correlation_id, attempts)
-        raise AmbiguousOutcomeError(
-            f"{what} failed mid-flight ({type(exc).__name__}) and the source slot shows no pending preview "
-            f"(targetSwapSlot={view.target_swap_slot!r}). It was not re-sent; check the slot, then clear the task."
-        ) from None
-    return SlotConfigResult(ids.request_id, ids.correlation_id, attempts)
+    token = record.get("token")
+    if token:
+        status = probe_swap(client, pair, token)
+        logger.info("Stored swap of %s: Azure reports %s", pair.label, status)
+        if status == "InProgress":
+            return "Running"
+        if status == "Succeeded":
+            return "Succeeded"
+    view = read_slot(client, pair.resource_group, pair.app_name, pair.source_slot)
+    progress = swap_progress(view, pair, parse_time(record.get("before")), bool(record.get("pending_before")))
+    logger.info("Stored swap of %s: slotSwapStatus says %s", pair.label, progress)
+    return {RUNNING: "Running", APPLIED: "Succeeded"}.get(progress, "NotApplied")
 
 
-# -- waiting for a preview to show on the source (sans-I/O step, sync and async drivers) ----------
-
-
-class PreviewWait(PollingWait):
-    """Until the source slot's ``targetSwapSlot`` names the target: the preview is in place (no I/O).
-
-    Feed it what ARM shows with :meth:`on_slot`. ``targetSwapSlot`` naming another slot means
-    another swap or preview took the source over: that fails at once, naming it.
-    """
-
-    def __init__(self, pair: SwapPair, *, deadline: float, timeout: float, interval: float) -> None:
-        super().__init__(deadline=deadline, timeout=timeout, interval=interval)
-        self.pair = pair
-        self.seen: str | None = None
-
-    def on_slot(self, target_swap_slot: str | None) -> str:
-        """One read of the source slot; returns the log line for it."""
-        self.counted()
-        self.seen = target_swap_slot
-        pair = self.pair
-        if target_swap_slot and same_slot(target_swap_slot, pair.target_label):
-            self.succeed(f"{pair.source_label} now runs with {pair.target_label}'s slot settings (preview pending)")
-            return self.outcome.message if self.outcome else ""
-        if target_swap_slot:
-            self.fail(
-                f"The preview of {pair.label} did not take: '{pair.source_label}' targets '{target_swap_slot}' "
-                "(another swap or swap with preview took the slot over). Complete or cancel that one first."
-            )
-            return self.outcome.message if self.outcome else ""
-        return f"{pair.source_label} does not show the preview yet (targetSwapSlot empty)"
-
-    def timeout_message(self) -> str:
-        return (
-            f"The preview of {self.pair.label} did not show on the source within {self.timeout:g}s "
-            f"(targetSwapSlot={self.seen!r}); it may still be applied: check the slot, then complete or cancel it"
-        )
-
-
-def wait_for_preview(
-    client: WebSiteManagementClient,
-    wait: PreviewWait,
-    *,
-    clock: Clock | None = None,
-    logger: logging.Logger | Any = log,
-) -> WaitOutcome:
-    """Sync driver: read the source slot until the preview shows, fails or the deadline passes."""
-    pair = wait.pair
-
-    def look() -> None:
-        view = read_slot(client, pair.resource_group, pair.app_name, pair.source_slot)
-        logger.info("%s", wait.on_slot(view.target_swap_slot))
-
-    return drive(wait, look, clock)
-
-
-async def await_preview(
-    client: Any, wait: PreviewWait, *, clock: Clock | None = None, logger: logging.Logger | Any = log
-) -> WaitOutcome:
-    """Async driver (the trigger's), on the aio ARM client: the same decisions."""
-    pair = wait.pair
-
-    async def look() -> None:
-        view = await aread_slot(client, pair.resource_group, pair.app_name, pair.source_slot)
-        logger.info("%s", wait.on_slot(view.target_swap_slot))
-
-    return await adrive(wait, look, clock)
-
-
-async def acancel_preview(client: Any, pair: SwapPair, *, logger: logging.Logger | Any = log) -> bool:
-    """resetSlotConfig on the aio ARM client, if (and only if) this pair's preview is pending.
-
-    The one write on the async side: a deferred preview's trigger sends it when the task is
-    killed. Resetting is idempotent, so the client's retry policy may re-send it. Returns
-    whether a reset was sent.
-    """
-    from azure.core.exceptions import HttpResponseError
-
-    view = await aread_slot(client, pair.resource_group, pair.app_name, pair.source_slot)
-    if not (view.target_swap_slot and same_slot(view.target_swap_slot, pair.target_label)):
-        logger.info(
-            "No preview of %s is pending (targetSwapSlot=%r); nothing to cancel", pair.label, view.target_swap_slot
-        )
-        return False
-    ops = client.web_apps
-    try:
-        if pair.source_slot:
-            await ops.reset_slot_configuration_slot(pair.resource_group, pair.app_name, pair.source_slot)
-        else:
-            await ops.reset_production_slot_config(pair.resource_group, pair.app_name)
-    except HttpResponseError as exc:
-        _raise_write_error(f"Resetting slot config (cancel) for {pair.label}", pair, "resetSlotConfig/action", exc)
-    logger.warning("Cancelled the preview of %s (resetSlotConfig)", pair.label)
-    return True
+def swap_result(action: str, pair: SwapPair, status: str, started: float) -> dict[str, Any]:
+    """The swap task's XCom: names, the outcome and how long it took (no ids, no token)."""
+    return {
+        "action": action,
+        "source_slot": pair.source_label,
+        "target_slot": pair.target_label,
+        "status": status,
+        "duration_seconds": round(max(0.0, time.time() - float(started)), 3),
+    }

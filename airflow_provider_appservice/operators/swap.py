@@ -15,18 +15,17 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import AssetAlias, ResumableJobMixin, conf
-from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_appservice.audit import audit
 from airflow_provider_appservice.common.assets import APP_SERVICE_ASSET_ALIAS, app_slot_asset, emit_slot_events
-from airflow_provider_appservice.errors import AppServiceError, WaitTimeout
+from airflow_provider_appservice.errors import AppServiceError, TaskArgumentError, WaitTimeout
 from airflow_provider_appservice.hooks.app_service import AppServiceHook
 from airflow_provider_appservice.operators.base import AppServiceBaseOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_appservice.operations.swap import SlotView, SwapPair
+    from airflow_provider_appservice.operations.swap_state import SwapPair
 
 ACTIONS = ("swap", "preview", "complete", "cancel")
 STATE_KEY = "appservice_swap"
@@ -113,35 +112,17 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
     # -- shared ---------------------------------------------------------------------------------
 
     def _pair(self) -> SwapPair:
-        from airflow_provider_appservice.operations.swap import SwapPair
+        from airflow_provider_appservice.operations.swap_state import SwapPair
         from airflow_provider_appservice.operations.targets import check_names, normalise_slot
 
         target = self.target
         source, dest = normalise_slot(self.source_slot), normalise_slot(self.target_slot)
         check_names(source_slot=source, target_slot=dest)
         if (source or "").lower() == (dest or "").lower():
-            raise AirflowFailException(
-                f"source_slot and target_slot are both '{self.source_slot}' on task '{self.task_id}': "
-                "a slot cannot be swapped with itself"
+            raise TaskArgumentError(
+                "target_slot", f"is '{self.source_slot}' like source_slot on task '{self.task_id}'", "swap two slots"
             )
         return SwapPair(target.resource_group, target.app_name, source, dest)
-
-    def _read(self, slot: str | None) -> SlotView:
-        from airflow_provider_appservice.operations.swap import read_slot
-
-        pair = self._pair()
-        return read_slot(self.hook.get_conn(), pair.resource_group, pair.app_name, slot)
-
-    def _precheck(self, pair: SwapPair) -> SlotView:
-        """Plan supports slots, both slots exist; returns the source as ARM shows it now."""
-        from airflow_provider_appservice.operations.swap import check_slots_supported
-
-        production = self._read(None)
-        check_slots_supported(production, pair.app_name)
-        source = production if pair.source_slot is None else self._read(pair.source_slot)
-        if pair.target_slot is not None:
-            self._read(pair.target_slot)
-        return source
 
     def _retry_args(self) -> dict[str, Any]:
         return {
@@ -150,10 +131,6 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
             "clock": self.hook.clock,
             "logger": self.log,
         }
-
-    @staticmethod
-    def _store(context: Context) -> Any:
-        return context.get("task_state_store")
 
     def execute(self, context: Context) -> Any:
         self._outcome = "succeeded"
@@ -171,15 +148,13 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
     # -- preview / cancel -------------------------------------------------------------------------
 
     def _preview(self, pair: SwapPair) -> None:
-        from airflow_provider_appservice.operations.swap import in_progress_error, same_slot, slot_config
+        from airflow_provider_appservice.operations.swap_preview import preview_already_pending, slot_config
+        from airflow_provider_appservice.operations.swap_state import precheck_slots
 
-        source = self._precheck(pair)
-        if source.target_swap_slot:
-            if same_slot(source.target_swap_slot, pair.target_label):
-                self.log.info("A preview of %s is already pending; nothing to apply", pair.label)
-                self._outcome = "already-pending"
-                return
-            raise in_progress_error(pair, detail=f"'{pair.source_label}' targets '{source.target_swap_slot}' already")
+        if preview_already_pending(pair, precheck_slots(self.hook.get_conn(), pair)):
+            self.log.info("A preview of %s is already pending; nothing to apply", pair.label)
+            self._outcome = "already-pending"
+            return
         self._pending_preview = pair
         try:
             result = slot_config(
@@ -194,7 +169,7 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
             self._pending_preview = None
 
     def _wait_for_preview(self, pair: SwapPair) -> None:
-        from airflow_provider_appservice.operations.swap import PreviewWait, wait_for_preview
+        from airflow_provider_appservice.operations.swap_preview import watch_preview
 
         if self.deferrable:
             from airflow_provider_appservice.triggers.swap import AppServiceSwapPreviewTrigger
@@ -217,14 +192,14 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
                 # The trigger ends itself at its deadline; Airflow's timeout is only the backstop.
                 timeout=timedelta(seconds=self.timeout + 60),
             )
-        wait = PreviewWait(
-            pair, deadline=self.hook.clock.now() + self.timeout, timeout=self.timeout, interval=self.poll_interval
+        watch_preview(
+            self.hook.get_conn(),
+            pair,
+            timeout=self.timeout,
+            poll_interval=self.poll_interval,
+            clock=self.hook.clock,
+            logger=self.log,
         )
-        outcome = wait_for_preview(self.hook.get_conn(), wait, logger=self.log)
-        if outcome.timed_out:
-            raise WaitTimeout(outcome.message)
-        if not outcome.succeeded:
-            raise AppServiceError(outcome.message)
 
     def execute_preview_complete(
         self,
@@ -235,14 +210,8 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
         outcome: str | None = None,
     ) -> dict[str, Any]:
         """Resume after the preview trigger: check its event, then finish like a worker-side preview."""
-        from airflow_provider_appservice.operations.waits import SUCCESS, TIMEOUT, check_event
-
-        checked = check_event(event, "swap preview", {"reads": int, "started": (int, float)})
+        checked = _checked_event(event, "swap preview", "the preview did not show on the source in time", reads=int)
         started = started if started is not None else checked["started"]  # dag.test() drops defer kwargs
-        if checked["status"] == TIMEOUT:
-            raise WaitTimeout(checked["message"] or "the preview did not show on the source in time")
-        if checked["status"] != SUCCESS:
-            raise AppServiceError(checked["message"] or "the swap preview trigger failed")
         self.log.info("%s", checked["message"])
         self._ids = {
             k: v for k, v in (ids or {}).items() if k in ("request_id", "correlation_id") and isinstance(v, str)
@@ -253,14 +222,10 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
         )
 
     def _cancel(self, pair: SwapPair) -> None:
-        from airflow_provider_appservice.operations.swap import check_slots_supported, slot_config
+        from airflow_provider_appservice.operations.swap_preview import cancel_preview
 
-        check_slots_supported(self._read(None), pair.app_name)
-        source = self._read(pair.source_slot)
-        if not source.target_swap_slot:
-            self.log.info("No preview is pending on %s; resetting its slot config anyway", pair.source_label)
-            self._outcome = "nothing-pending"
-        result = slot_config(self.hook.get_conn(), pair, "reset", **self._retry_args())
+        result, pending = cancel_preview(self.hook.get_conn(), pair, **self._retry_args())
+        self._outcome = self._outcome if pending else "nothing-pending"
         self._ids = {"request_id": result.request_id, "correlation_id": result.correlation_id}
 
     def on_kill(self) -> None:
@@ -272,7 +237,7 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
                     "Task killed while waiting for a swap: Azure goes on with it; a retry reconnects to it"
                 )
             return
-        from airflow_provider_appservice.operations.swap import slot_config
+        from airflow_provider_appservice.operations.swap_preview import slot_config
 
         self.log.warning("Task killed during the preview of %s: cancelling the preview", pair.label)
         try:
@@ -283,43 +248,15 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
 
     # -- swap / complete: ResumableJobMixin ---------------------------------------------------------
 
-    def _record_matches(self, record: Any, pair: SwapPair) -> bool:
-        return (
-            isinstance(record, dict)
-            and record.get("action") == self.action
-            and record.get("resource_group", "").lower() == pair.resource_group.lower()
-            and record.get("app_name", "").lower() == pair.app_name.lower()
-            and record.get("source_slot") == pair.source_label
-            and record.get("target_slot") == pair.target_label
-        )
-
     def submit_job(self, context: Context) -> Any:
-        from airflow_provider_appservice.operations.swap import in_progress_error, same_slot, start_swap
+        from airflow_provider_appservice.operations.swap import check_can_start, start_swap, swap_record
+        from airflow_provider_appservice.operations.swap_state import precheck_slots
 
         pair = self._pair()
-        source = self._precheck(pair)
-        pending = source.target_swap_slot
-        if self.action == "swap" and pending:
-            raise in_progress_error(
-                pair, detail=f"slot '{pair.source_label}' already has a swap or preview towards '{pending}'"
-            )
-        if self.action == "complete" and not (pending and same_slot(pending, pair.target_label)):
-            raise AirflowFailException(
-                f"No swap with preview from '{pair.source_label}' to '{pair.target_label}' is pending on app "
-                f"'{pair.app_name}' (targetSwapSlot={pending!r}): run action='preview' first, or use action='swap'"
-            )
-        record: dict[str, Any] = {
-            "action": self.action,
-            "resource_group": pair.resource_group,
-            "app_name": pair.app_name,
-            "source_slot": pair.source_label,
-            "target_slot": pair.target_label,
-            "before": source.last_swap_iso,
-            "pending_before": bool(pending),
-            "started": time.time(),
-            "token": None,
-        }
-        store = self._store(context)
+        source = precheck_slots(self.hook.get_conn(), pair)
+        check_can_start(self.action, pair, source)
+        record = swap_record(self.action, pair, source)
+        store = context.get("task_state_store")
         if store is not None:
             store.set(STATE_KEY, record)  # before the POST: a crash from here on is checked by state
         started = start_swap(
@@ -327,7 +264,7 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
             pair,
             preserve_vnet=self.preserve_vnet,
             before=source.last_swap,
-            pending_before=bool(pending),
+            pending_before=bool(source.target_swap_slot),
             arm_host=self.hook.identity.cloud.arm_host,
             settle_interval=min(5.0, self.poll_interval),
             **self._retry_args(),
@@ -338,32 +275,13 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
         return {**record, "token": started.token}
 
     def get_job_status(self, external_id: Any, context: Context) -> str:
-        from airflow_provider_appservice.operations.swap import (
-            APPLIED,
-            RUNNING,
-            parse_time,
-            probe_swap,
-            swap_progress,
-        )
+        from airflow_provider_appservice.operations.swap import record_matches, stored_swap_status
 
         pair = self._pair()
-        if not self._record_matches(external_id, pair):
+        if not record_matches(external_id, self.action, pair):
             self.log.warning("The stored swap record is for another swap; starting afresh")
             return "Unrelated"
-        token = external_id.get("token")
-        if token:
-            status = probe_swap(self.hook.get_conn(), pair, token)
-            self.log.info("Stored swap of %s: Azure reports %s", pair.label, status)
-            if status == "InProgress":
-                return "Running"
-            if status == "Succeeded":
-                return "Succeeded"
-        view = self._read(pair.source_slot)
-        progress = swap_progress(
-            view, pair, parse_time(external_id.get("before")), bool(external_id.get("pending_before"))
-        )
-        self.log.info("Stored swap of %s: slotSwapStatus says %s", pair.label, progress)
-        return {RUNNING: "Running", APPLIED: "Succeeded"}.get(progress, "NotApplied")
+        return stored_swap_status(self.hook.get_conn(), pair, external_id, logger=self.log)
 
     def is_job_active(self, status: str) -> bool:
         return status == "Running"
@@ -379,7 +297,7 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
         return self._result
 
     def _wait(self, external_id: Any) -> None:
-        from airflow_provider_appservice.operations.swap import parse_time, wait_by_state, wait_for_swap
+        from airflow_provider_appservice.operations.swap_waits import wait_for_swap_end
 
         if not self.wait_for_completion:
             self._outcome = "accepted"
@@ -406,18 +324,14 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
                 method_name="execute_complete",
                 timeout=timedelta(seconds=self.timeout + 60),
             )
-        if token:
-            wait_for_swap(self.hook.get_conn(), pair, token, timeout=self.timeout, poll_interval=self.poll_interval)
-        else:
-            wait_by_state(
-                self.hook.get_conn(),
-                pair,
-                parse_time(external_id.get("before")),
-                bool(external_id.get("pending_before")),
-                timeout=self.timeout,
-                poll_interval=self.poll_interval,
-                clock=self.hook.clock,
-            )
+        wait_for_swap_end(
+            self.hook.get_conn(),
+            pair,
+            external_id,
+            timeout=self.timeout,
+            poll_interval=self.poll_interval,
+            clock=self.hook.clock,
+        )
 
     def get_job_result(self, external_id: Any, context: Context) -> Any:
         if self._result is not None:
@@ -427,13 +341,7 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
         return self._finish(context, self._pair(), external_id.get("started") or time.time(), swapped=True)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
-        from airflow_provider_appservice.operations.waits import SUCCESS, TIMEOUT, check_event
-
-        checked = check_event(event, "swap", {"started": (int, float)})
-        if checked["status"] == TIMEOUT:
-            raise WaitTimeout(checked["message"] or f"The swap of {self._pair().label} did not finish in time")
-        if checked["status"] != SUCCESS:
-            raise AppServiceError(checked["message"] or "the swap trigger failed")
+        checked = _checked_event(event, "swap", f"The swap of {self._pair().label} did not finish in time")
         self._outcome = "succeeded"
         return self._finish(context, self._pair(), checked["started"] or time.time(), swapped=True)
 
@@ -441,7 +349,10 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
 
     def _finish(self, context: Context, pair: SwapPair, started: float, *, swapped: bool) -> dict[str, Any]:
         accepted_only = self._outcome == "accepted"
-        target = self._read(pair.target_slot)
+        from airflow_provider_appservice.operations.swap import swap_result
+        from airflow_provider_appservice.operations.swap_state import read_slot
+
+        target = read_slot(self.hook.get_conn(), pair.resource_group, pair.app_name, pair.target_slot)
         audit(
             self.log,
             self.hook.identity,
@@ -456,16 +367,10 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
         if swapped and not accepted_only:
             self._emit_assets(context, pair)
         if swapped:
-            store = self._store(context)
+            store = context.get("task_state_store")
             if store is not None:
                 store.delete(STATE_KEY)  # done: clearing this task later means "swap again"
-        return {
-            "action": self.action,
-            "source_slot": pair.source_label,
-            "target_slot": pair.target_label,
-            "status": self._outcome,
-            "duration_seconds": round(max(0.0, time.time() - float(started)), 3),
-        }
+        return swap_result(self.action, pair, self._outcome, started)
 
     def _emit_assets(self, context: Context, pair: SwapPair) -> None:
         extra = {"action": self.action, "source_slot": pair.source_label, "target_slot": pair.target_label}
@@ -478,3 +383,15 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
                 for slot, role in ((pair.source_slot, "source"), (pair.target_slot, "target"))
             ],
         )
+
+
+def _checked_event(event: Any, what: str, late: str, **fields: Any) -> dict[str, Any]:
+    """A swap trigger's event, checked; a timeout or failure raises what the worker path raises."""
+    from airflow_provider_appservice.operations.waits import SUCCESS, TIMEOUT, check_event
+
+    checked = check_event(event, what, {"started": (int, float), **fields})
+    if checked["status"] == TIMEOUT:
+        raise WaitTimeout(checked["message"] or late)
+    if checked["status"] != SUCCESS:
+        raise AppServiceError(checked["message"] or f"the {what} trigger failed")
+    return checked

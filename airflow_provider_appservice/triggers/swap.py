@@ -66,14 +66,8 @@ class AppServiceSwapTrigger(AppServiceBaseTrigger):
 
         from airflow_provider_appservice.errors import AppServiceError
         from airflow_provider_appservice.hooks.app_service import AppServiceHook
-        from airflow_provider_appservice.operations.swap import (
-            SwapPair,
-            aread_slot,
-            await_by_state,
-            await_swap,
-            parse_time,
-            swap_timeout_message,
-        )
+        from airflow_provider_appservice.operations.swap_state import SwapPair, aread_slot, parse_time
+        from airflow_provider_appservice.operations.swap_waits import await_by_state, await_swap, swap_timeout_message
 
         pair = SwapPair(self.resource_group, self.app_name, self.slot, self.target_slot)
         base = {"started": self.started, "source_slot": pair.source_label, "target_slot": pair.target_label}
@@ -115,7 +109,7 @@ class AppServiceSwapPreviewTrigger(AppServiceBaseTrigger):
     """Wait until a swap with preview (applySlotConfig, sent by the worker) shows on the source
     ``slot`` (``targetSwapSlot`` names ``target_slot``), or until ``deadline``.
 
-    The decisions are the worker's (``operations.swap.PreviewWait``). When the task is killed
+    The decisions are the worker's (``operations.swap_preview.PreviewWait``). When the task is killed
     while deferred (mark failed, clear, mark success), :meth:`on_kill` cancels the preview with
     resetSlotConfig, like the operator's own ``on_kill`` in a worker; ``cleanup()`` cancels
     nothing (it also runs when a triggerer restarts).
@@ -145,7 +139,7 @@ class AppServiceSwapPreviewTrigger(AppServiceBaseTrigger):
         }
 
     def _pair(self) -> Any:
-        from airflow_provider_appservice.operations.swap import SwapPair
+        from airflow_provider_appservice.operations.swap_state import SwapPair
 
         return SwapPair(self.resource_group, self.app_name, self.slot, self.target_slot)
 
@@ -154,7 +148,7 @@ class AppServiceSwapPreviewTrigger(AppServiceBaseTrigger):
 
         from airflow_provider_appservice.errors import AppServiceError
         from airflow_provider_appservice.hooks.app_service import AppServiceHook
-        from airflow_provider_appservice.operations.swap import PreviewWait, await_preview
+        from airflow_provider_appservice.operations.swap_preview import PreviewWait, await_preview
         from airflow_provider_appservice.operations.waits import outcome_event
 
         pair = self._pair()
@@ -173,7 +167,7 @@ class AppServiceSwapPreviewTrigger(AppServiceBaseTrigger):
         Bounded by its own timeout (the triggerer's bound is only a backstop); failures are logged.
         """
         from airflow_provider_appservice.hooks.app_service import AppServiceHook
-        from airflow_provider_appservice.operations.swap import acancel_preview
+        from airflow_provider_appservice.operations.swap_preview import acancel_preview
 
         pair = self._pair()
         self.log.warning("Task killed during the preview of %s: cancelling the preview", pair.label)

@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 
 from airflow_provider_appservice.errors import AmbiguousOutcomeError
-from airflow_provider_appservice.operations.swap import (
+from airflow_provider_appservice.operations.swap import settle_after_ambiguity
+from airflow_provider_appservice.operations.swap_state import (
     APPLIED,
     NOT_APPLIED,
     RUNNING,
     SlotView,
     SwapPair,
-    settle_after_ambiguity,
     slot_view,
     swap_progress,
 )

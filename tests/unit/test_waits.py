@@ -145,7 +145,8 @@ def test_check_event_keeps_only_known_fields():
     ],
 )
 def test_preview_wait(seen, status, looks, says):
-    from airflow_provider_appservice.operations.swap import PreviewWait, SwapPair
+    from airflow_provider_appservice.operations.swap_preview import PreviewWait
+    from airflow_provider_appservice.operations.swap_state import SwapPair
 
     clock = FakeClock()
     wait = PreviewWait(SwapPair("rg", "shop", "staging", None), deadline=5.0, timeout=5.0, interval=1.0)
