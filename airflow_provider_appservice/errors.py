@@ -22,8 +22,8 @@ class AppServiceError(AirflowException):
 
     def to_event(self) -> dict[str, Any]:
         """The error as a trigger event's fields, so the task raises the same class (see :func:`from_event`)."""
-        fields = {k: getattr(self, k, None) for k in _EVENT_ATTRIBUTES}
-        return {"status": "error", "error": type(self).__name__, "message": str(self), **fields}
+        fields = {key: getattr(self, attribute, None) for attribute, key in _EVENT_ATTRIBUTES.items()}
+        return {**fields, "status": "error", "error": type(self).__name__, "message": str(self)}
 
 
 class ConnectionConfigError(AppServiceError):
@@ -185,8 +185,9 @@ NOT_RETRYABLE: tuple[str, ...] = tuple(
 )
 
 
-# What an error event may carry besides its class and message (names and numbers only).
-_EVENT_ATTRIBUTES = ("status", "code", "request_id")
+# What an error event may carry besides its class and message (names and numbers only), by
+# attribute and event key: the HTTP status travels as "http_status", since "status" is the event's.
+_EVENT_ATTRIBUTES = {"status": "http_status", "code": "code", "request_id": "request_id"}
 
 
 def from_event(event: Mapping[str, Any], default: str = "the trigger failed") -> AppServiceError:
@@ -202,7 +203,7 @@ def from_event(event: Mapping[str, Any], default: str = "the trigger failed") ->
     message = event.get("message")
     error = cls.__new__(cls)
     AirflowException.__init__(error, str(message) if isinstance(message, str) and message else default)
-    for name in _EVENT_ATTRIBUTES:
-        value = event.get(name)
-        setattr(error, name, value if isinstance(value, (str, int)) and not isinstance(value, bool) else None)
+    for attribute, key in _EVENT_ATTRIBUTES.items():
+        value = event.get(key)
+        setattr(error, attribute, value if isinstance(value, (str, int)) and not isinstance(value, bool) else None)
     return error

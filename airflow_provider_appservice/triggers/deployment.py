@@ -51,10 +51,11 @@ class AppServiceDeploymentTrigger(AppServiceBaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from azure.core.exceptions import AzureError
 
-        from airflow_provider_appservice.errors import AppServiceError
+        from airflow_provider_appservice.errors import AppServiceError, TokenPinningError
         from airflow_provider_appservice.hooks.app_service import AppServiceHook
-        from airflow_provider_appservice.operations.deploy import atrack
-        from airflow_provider_appservice.operations.kudu_status import DeploymentTracker, LogFollower
+        from airflow_provider_appservice.operations.deploy_tracking import atrack
+        from airflow_provider_appservice.operations.kudu_log import LogFollower
+        from airflow_provider_appservice.operations.kudu_status import DeploymentTracker
         from airflow_provider_appservice.operations.sites import aget_site
         from airflow_provider_appservice.operations.targets import AppTarget
 
@@ -64,12 +65,17 @@ class AppServiceDeploymentTrigger(AppServiceBaseTrigger):
         tracker: DeploymentTracker | None = None
         try:
             async with hook.shared_arm_client() as arm:
-                scm_host = self.scm_host
-                if not scm_host:
-                    site = await aget_site(arm, self.resource_group, self.app_name, self.slot)
-                    scm_host = site.scm_host_name
+                # The token goes only to the SCM host ARM reports now: a host carried in the
+                # trigger's kwargs (stored in the database) is never trusted, only compared.
+                site = await aget_site(arm, self.resource_group, self.app_name, self.slot)
+                scm_host = site.scm_host_name
                 if not scm_host:
                     raise AppServiceError(f"{self.label} reports no SCM (Kudu) host name")
+                if self.scm_host and self.scm_host.lower().rstrip(".") != scm_host.lower():
+                    raise TokenPinningError(
+                        f"The deployment trigger of {self.label} was given SCM host '{self.scm_host[:100]}', but ARM "
+                        f"reports '{scm_host}': no token was sent. Clear the task to start again."
+                    )
                 async with hook.shared_scm_client(scm_host) as scm:
                     tracker = DeploymentTracker(
                         self.deployment_id,

@@ -176,6 +176,7 @@ def test_a_trigger_reports_the_same_class_the_worker_raises(case: Case) -> None:
     """Through the event (JSON in the database) and back: class, message, status, code, request id."""
     error = classify("Reading app 'shop'", case.exc)
     event = json.loads(json.dumps(error.to_event()))
+    assert event["status"] == "error", "the event's own status is never overwritten by the HTTP status"
     rebuilt = errors.from_event(event)
     assert type(rebuilt) is type(error) and str(rebuilt) == str(error)
     assert (getattr(rebuilt, "status", None), getattr(rebuilt, "code", None)) == (
