@@ -91,7 +91,7 @@ def child(spec: dict[str, Any]) -> None:
                 scm, target, pkg, clean=None, restart=None, deadline=clock.now() + 600, clock=clock, logger=log
             )
         tracker = DeploymentTracker(result.deployment_id, started=clock.now(), timeout=600, interval=0.05)
-        from airflow_provider_appservice.operations.deploy import track
+        from airflow_provider_appservice.operations.deploy_tracking import track
 
         outcome = track(scm, arm, target, tracker, clock=clock, logger=log)
         assert outcome.succeeded, outcome

@@ -1,8 +1,8 @@
-"""OneDeploy to an app or slot, and tracking a deployment to a bounded end (sync and async).
+"""OneDeploy to an app or slot: the checks before uploading and the upload itself.
 
 Plain functions that take clients (the ARM client and an SCM pipeline from
-``transport.scm``) and know Kudu's shapes; nothing of Airflow. The decisions (finished? what
-next? how long to wait?) are :mod:`kudu_status`'s; these are the drivers that do the I/O.
+``transport.scm``) and know Kudu's shapes; nothing of Airflow. Following the deployment to its
+end is :mod:`.deploy_tracking` (the drivers) around :mod:`.kudu_status` (the decisions).
 
 - The SCM host is the site's ``Repository`` host name, reached with the ARM bearer token
   (pinned to it): publishing credentials are never fetched, so SCM basic auth may be off.
@@ -29,18 +29,16 @@ from airflow_provider_appservice.clock import Clock
 from airflow_provider_appservice.errors import (
     AmbiguousOutcomeError,
     AppServiceError,
-    DeploymentFailed,
     DeploymentRefused,
     DeploymentTimeout,
 )
-from airflow_provider_appservice.operations.kudu_status import DeploymentTracker, LogFollower, Outcome, Phase
 from airflow_provider_appservice.operations.packages import PackageSpec, StreamingReader, redact_url
 from airflow_provider_appservice.operations.targets import AppTarget
 from airflow_provider_appservice.transport.backoff import Backoff, parse_retry_after
 from airflow_provider_appservice.transport.retrying import retrying
 
 if TYPE_CHECKING:
-    from azure.core import AsyncPipelineClient, PipelineClient
+    from azure.core import PipelineClient
     from azure.mgmt.web import WebSiteManagementClient
 
 log = logging.getLogger(__name__)
@@ -48,7 +46,6 @@ log = logging.getLogger(__name__)
 RUN_FROM_PACKAGE_SETTINGS = ("WEBSITE_RUN_FROM_PACKAGE", "WEBSITE_USE_ZIP")
 PERMANENT_409_MARKERS = ("run-from-zip", "website_run_from_package", "website_use_zip", "remote url")
 NOT_APPLIED = frozenset({429, 503})
-TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 PUBLISH_ACTION = "publish/action"
 
 
@@ -105,7 +102,7 @@ def check_run_from_package(client: WebSiteManagementClient, target: AppTarget) -
 # -- SCM helpers ---------------------------------------------------------------------------------
 
 
-def _json(response: Any) -> Any:
+def json_body(response: Any) -> Any:
     try:
         return response.json()
     except (ValueError, TypeError):
@@ -170,90 +167,20 @@ def upload(
     """Send the package once; on 409 "in progress" (or 429/503) wait within ``deadline`` (the
     clock's time) and send it again. Returns the deployment id (None: resolve via /latest)."""
     from azure.core.exceptions import ServiceRequestError, ServiceResponseError
-    from azure.core.rest import HttpRequest
 
-    params = publish_params(spec, clean=clean, restart=restart)
-    url = scm.format_url("/api/publish")
-    reader = StreamingReader(spec.path, logger=logger) if spec.path else None
-    body = json.dumps({"packageUri": spec.url}) if spec.url else None
-    uploads = 0
-    started_at = time.time()
-    t0 = clock.now()
-
-    def busy_or_not_sent(exc: BaseException) -> bool:
-        # A reset after the body was sent may have made a deployment: never upload again blindly.
-        return isinstance(exc, _Busy) or was_not_applied(exc)
-
-    remaining = max(deadline - clock.now(), 0.0)
-    backoff = Backoff(initial=2.0, multiplier=2.0, cap=30.0, deadline=remaining)
+    publish = _Publish(scm, target, spec, publish_params(spec, clean=clean, restart=restart), clock, logger)
+    backoff = Backoff(initial=2.0, multiplier=2.0, cap=30.0, deadline=max(deadline - clock.now(), 0.0))
     try:
         for attempt in retrying(
             f"Upload to {target.label}",
-            retry_on=busy_or_not_sent,
+            retry_on=_busy_or_not_sent,
             backoff=backoff,
             max_attempts=max_attempts,
             clock=clock,
             logger=logger,
         ):
             with attempt:
-                uploads += 1
-                if uploads > 1:
-                    logger.info("Uploading the package to %s again (attempt %d)", target.label, uploads)
-                started_at = time.time()
-                t0 = clock.now()
-                if reader is not None:
-                    reader.rewind()
-                    request = HttpRequest(
-                        "POST",
-                        url,
-                        params=params,
-                        content=cast(Any, reader),  # a file-like body: urllib3 reads it in chunks
-                        headers={"Content-Type": "application/octet-stream", "Content-Length": str(reader.size)},
-                    )
-                else:
-                    assert body is not None
-                    request = HttpRequest(
-                        "POST", url, params=params, content=body, headers={"Content-Type": "application/json"}
-                    )
-                response = scm.send_request(request)
-                status = response.status_code
-                if status == 409:
-                    text = _text(response)
-                    if _permanent_conflict(text):
-                        raise DeploymentRefused(
-                            f"Deploying to '{target.label}'", status=409, code="Conflict", message=text
-                        )
-                    logger.warning(
-                        "Kudu on %s answered 409: %s Another deployment is in progress; waiting for it to finish, "
-                        "then uploading again",
-                        target.label,
-                        text or "(no text)",
-                    )
-                    raise _Busy(status, response.headers, text)
-                if status in NOT_APPLIED:
-                    raise _Busy(status, response.headers, _text(response))
-                if status in AMBIGUOUS_STATUSES:
-                    raise AmbiguousOutcomeError(
-                        f"Deploying to '{target.label}': Kudu answered HTTP {status} after receiving the package "
-                        f"(request id {request_id_of(response) or 'n/a'}), so a deployment may have started. It was "
-                        f"not uploaded again. See https://{target_host(scm)}/api/deployments, then clear the task to "
-                        "deploy again if none is running"
-                    )
-                if status >= 400:
-                    raise scm_error(f"Deploying to '{target.label}'", target, response)
-                dep_id = response.headers.get("SCM-DEPLOYMENT-ID") or response.headers.get("scm-deployment-id")
-                retry_after = parse_retry_after(response.headers)
-                if reader is not None:
-                    reader.log_progress()
-                return UploadResult(
-                    deployment_id=dep_id or None,
-                    checksum=reader.checksum if reader is not None else None,
-                    bytes=reader.sent if reader is not None else 0,
-                    seconds=clock.now() - t0,
-                    uploads=uploads,
-                    started_at=started_at,
-                    retry_after=retry_after,
-                )
+                return publish.send()
     except _Busy as exc:
         if exc.status_code == 409:
             raise DeploymentTimeout(
@@ -268,320 +195,94 @@ def upload(
             ) from None
         raise error from None
     finally:
-        if reader is not None:
-            reader.close()
+        publish.close()
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-# -- tracking (sync) -----------------------------------------------------------------------------
+def _busy_or_not_sent(exc: BaseException) -> bool:
+    # A reset after the body was sent may have made a deployment: never upload again blindly.
+    return isinstance(exc, _Busy) or was_not_applied(exc)
 
 
-def _runtime_call(target: AppTarget, deployment_id: str) -> tuple[str, tuple[Any, ...]]:
-    if target.slot:
-        return "begin_get_slot_site_deployment_status_slot", (
-            target.resource_group,
-            target.app_name,
-            target.slot,
-            deployment_id,
+class _Publish:
+    """One ``POST /api/publish`` per :meth:`send`: the file streamed (rewound first) or the URL as JSON."""
+
+    def __init__(
+        self, scm: Any, target: AppTarget, spec: PackageSpec, params: dict[str, str], clock: Clock, logger: Any
+    ) -> None:
+        self.scm, self.target, self.params, self.clock, self.logger = scm, target, params, clock, logger
+        self.url = scm.format_url("/api/publish")
+        self.reader = StreamingReader(spec.path, logger=logger) if spec.path else None
+        self.body = json.dumps({"packageUri": spec.url}) if spec.url else None
+        self.uploads = 0
+
+    def close(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+
+    def _request(self) -> Any:
+        from azure.core.rest import HttpRequest
+
+        if self.reader is not None:
+            self.reader.rewind()
+            return HttpRequest(
+                "POST",
+                self.url,
+                params=self.params,
+                content=cast(Any, self.reader),  # a file-like body: urllib3 reads it in chunks
+                headers={"Content-Type": "application/octet-stream", "Content-Length": str(self.reader.size)},
+            )
+        assert self.body is not None
+        return HttpRequest(
+            "POST", self.url, params=self.params, content=self.body, headers={"Content-Type": "application/json"}
         )
-    return "begin_get_production_site_deployment_status", (target.resource_group, target.app_name, deployment_id)
 
-
-def _raw(pipeline_response: Any, _deserialized: Any, _headers: Any) -> tuple[int, Any]:
-    response = pipeline_response.http_response
-    return response.status_code, _json(response)
-
-
-def _runtime_props(body: Any) -> Mapping[str, Any] | None:
-    if isinstance(body, Mapping):
-        props = body.get("properties")
-        return props if isinstance(props, Mapping) else {}
-    return {}
-
-
-def runtime_status(client: WebSiteManagementClient, target: AppTarget, deployment_id: str) -> tuple[int, Any]:
-    """(HTTP status, ``properties``) of ARM ``deploymentStatus/{id}``; (404, None) when not offered.
-
-    The SDK's ``begin_*`` would return the first body and never poll (the 202 has no Location),
-    so it runs without polling and the tracker decides when to ask again."""
-    from azure.core.exceptions import HttpResponseError
-
-    method, args = _runtime_call(target, deployment_id)
-    try:
-        poller = getattr(client.web_apps, method)(*args, polling=False, cls=_raw)
-        status, body = poller.result()
-    except HttpResponseError as exc:
-        if exc.status_code == 404:
-            return 404, None
-        raise
-    return status, _runtime_props(body)
-
-
-async def aruntime_status(client: Any, target: AppTarget, deployment_id: str) -> tuple[int, Any]:
-    """Async twin of :func:`runtime_status` (``client`` is the aio ARM client)."""
-    from azure.core.exceptions import HttpResponseError
-
-    method, args = _runtime_call(target, deployment_id)
-    try:
-        poller = await getattr(client.web_apps, method)(*args, polling=False, cls=_raw)
-        status, body = await poller.result()
-    except HttpResponseError as exc:
-        if exc.status_code == 404:
-            return 404, None
-        raise
-    return status, _runtime_props(body)
-
-
-def _kudu_path(tracker: DeploymentTracker) -> str:
-    if tracker.phase is Phase.RESOLVE:
-        return "/api/deployments/latest"
-    return f"/api/deployments/{tracker.deployment_id}"
-
-
-def _feed_kudu(tracker: DeploymentTracker, target: AppTarget, response: Any) -> list[str]:
-    status = response.status_code
-    retry_after = parse_retry_after(response.headers)
-    if status in (401, 403):
-        raise scm_error(f"Reading the deployment status of '{target.label}'", target, response)
-    if status in TRANSIENT_STATUS:
-        return tracker.on_transient(f"HTTP {status}", retry_after)
-    body = _json(response) if status < 400 else None
-    if tracker.phase is Phase.RESOLVE:
-        return tracker.on_latest(status, body if isinstance(body, Mapping) else None, retry_after)
-    if status >= 400 and status != 404:
-        raise scm_error(f"Reading deployment {tracker.deployment_id} of '{target.label}'", target, response)
-    return tracker.on_kudu(status, body if isinstance(body, Mapping) else None, retry_after)
-
-
-def _on_poll_error(tracker: Any, target: AppTarget, deployment_id: str | None, exc: Exception) -> list[str]:
-    """A failed status poll: transient failures are the tracker's to count; others end the wait."""
-    from azure.core.exceptions import HttpResponseError
-
-    if not isinstance(exc, HttpResponseError):
-        return list(tracker.on_transient(type(exc).__name__))
-    if exc.status_code in TRANSIENT_STATUS:
-        return list(tracker.on_transient(f"HTTP {exc.status_code}"))
-    raise classify(
-        f"Reading the runtime status of deployment {deployment_id} on '{target.label}'",
-        exc,
-        required_action=target.action("deploymentStatus/read"),
-    ) from None
-
-
-def failure_from_event(label: str, event: Mapping[str, Any], message: str) -> DeploymentFailed:
-    """The error a failed deployment ends a task with: status, last log lines, log URL."""
-    lines = "\n".join(f"  {line}" for line in event.get("last_lines") or []) or "  (the deployment log is empty)"
-    return DeploymentFailed(
-        f"Deployment {event.get('deployment_id')} to {label} failed "
-        f"({event.get('deployment_status')}): {message}\nLast log lines:\n{lines}\n"
-        f"Deployment log: {event.get('log_url') or 'n/a'}",
-        deployment_id=event.get("deployment_id"),
-        status=str(event.get("deployment_status")),
-        log_url=event.get("log_url"),
-    )
-
-
-def _feed_runtime(tracker: DeploymentTracker, target: AppTarget, answer: tuple[int, Any]) -> list[str]:
-    status, props = answer
-    return tracker.on_runtime(status, props if status != 404 else None)
-
-
-def _log_url(scm_base: str, tracker: DeploymentTracker) -> str | None:
-    if tracker.log_url:
-        return tracker.log_url
-    if tracker.deployment_id:
-        return f"{scm_base}/api/deployments/{tracker.deployment_id}/log"
-    return None
-
-
-def _https_path(url: str, scm_base: str) -> str:
-    """Kudu's own links may say http://…:80; read the same path on the https SCM host."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    return f"{scm_base}{parts.path}" + (f"?{parts.query}" if parts.query else "")
-
-
-def read_log(
-    scm: PipelineClient, tracker: DeploymentTracker, follower: LogFollower, logger: logging.Logger | Any, final: bool
-) -> None:
-    """Log the deployment log's new lines (errors reading it are logged, never fatal)."""
-    from azure.core.exceptions import AzureError
-    from azure.core.rest import HttpRequest
-
-    base = scm.format_url("")
-    url = _log_url(base, tracker)
-    if not url:
-        return
-    try:
-        response = scm.send_request(HttpRequest("GET", _https_path(url, base)))
-        entries = _json(response) if response.status_code == 200 else None
-        if not isinstance(entries, list):
-            return
-        lines, details = follower.on_entries([e for e in entries if isinstance(e, Mapping)], final=final)
-        for line in lines:
-            logger.info("Kudu log: %s", line)
-        for detail_url in details:
-            r = scm.send_request(HttpRequest("GET", _https_path(detail_url, base)))
-            sub = _json(r) if r.status_code == 200 else None
-            if isinstance(sub, list):
-                for line in follower.on_details([e for e in sub if isinstance(e, Mapping)]):
-                    logger.info("Kudu log: %s", line)
-    except AzureError as exc:
-        logger.warning("Could not read the deployment log (%s); continuing", type(exc).__name__)
-
-
-def step_once(
-    scm: PipelineClient,
-    arm: WebSiteManagementClient | None,
-    target: AppTarget,
-    tracker: DeploymentTracker,
-    *,
-    logger: logging.Logger | Any = log,
-    follower: LogFollower | None = None,
-) -> None:
-    """Send the one status request the tracker asks for, feed it the answer, log what changed."""
-    from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
-    from azure.core.rest import HttpRequest
-
-    step = tracker.step()
-    try:
-        if step.phase is Phase.RUNTIME:
-            assert step.deployment_id is not None and arm is not None
-            messages = _feed_runtime(tracker, target, runtime_status(arm, target, step.deployment_id))
-        else:
-            response = scm.send_request(HttpRequest("GET", scm.format_url(_kudu_path(tracker))))
-            messages = _feed_kudu(tracker, target, response)
-    except (ServiceRequestError, ServiceResponseError, HttpResponseError) as exc:
-        messages = _on_poll_error(tracker, target, step.deployment_id, exc)
-    for message in messages:
-        logger.info("%s: %s", target.label, message)
-    if follower is not None and tracker.wants_log:
-        read_log(scm, tracker, follower, logger, final=tracker.finished)
-
-
-def track(
-    scm: PipelineClient,
-    arm: WebSiteManagementClient,
-    target: AppTarget,
-    tracker: DeploymentTracker,
-    *,
-    clock: Clock,
-    logger: logging.Logger | Any = log,
-    follower: LogFollower | None = None,
-) -> Outcome:
-    """Poll until the tracker has an outcome (success, failure or its deadline)."""
-
-    follower = follower or LogFollower()
-    while True:
-        wait = tracker.next_wait(clock.now())
-        if wait is None:
-            break
-        if wait > 0:
-            clock.sleep(wait)
-        step_once(scm, arm, target, tracker, logger=logger, follower=follower)
-    assert tracker.outcome is not None
-    if not tracker.outcome.succeeded and tracker.deployment_id:
-        read_log(scm, tracker, follower, logger, final=True)
-    return tracker.outcome
-
-
-def raise_for_outcome(
-    outcome: Outcome, target: AppTarget, tracker: DeploymentTracker, scm_base: str, last_lines: list[str]
-) -> None:
-    """Turn a failed or timed-out outcome into the error the task fails with."""
-    if outcome.succeeded:
-        return
-    log_url = _log_url(scm_base, tracker)
-    where = f"deployment {tracker.deployment_id}" if tracker.deployment_id else "the deployment"
-    if outcome.timed_out:
-        raise DeploymentTimeout(
-            f"{where} to {target.label} did not finish: {outcome.message}. It may still complete; a retry of "
-            f"this task reconnects to it. Log: {log_url or 'n/a'}"
+    def send(self) -> UploadResult:
+        self.uploads += 1
+        if self.uploads > 1:
+            self.logger.info("Uploading the package to %s again (attempt %d)", self.target.label, self.uploads)
+        started_at, t0 = time.time(), self.clock.now()
+        response = self.scm.send_request(self._request())
+        self._check(response)
+        dep_id = response.headers.get("SCM-DEPLOYMENT-ID") or response.headers.get("scm-deployment-id")
+        reader = self.reader
+        if reader is not None:
+            reader.log_progress()
+        return UploadResult(
+            deployment_id=dep_id or None,
+            checksum=reader.checksum if reader is not None else None,
+            bytes=reader.sent if reader is not None else 0,
+            seconds=self.clock.now() - t0,
+            uploads=self.uploads,
+            started_at=started_at,
+            retry_after=parse_retry_after(response.headers),
         )
-    tail = "\n".join(f"  {line}" for line in last_lines) if last_lines else "  (the deployment log is empty)"
-    raise DeploymentFailed(
-        f"{where} to {target.label} failed ({outcome.status}): {outcome.message}\nLast log lines:\n{tail}\n"
-        f"Deployment log: {log_url or 'n/a'}",
-        deployment_id=tracker.deployment_id,
-        status=outcome.status,
-        log_url=log_url,
-    )
 
-
-# -- tracking (async, for the trigger) -----------------------------------------------------------
-
-
-async def aread_log(
-    scm: AsyncPipelineClient, tracker: DeploymentTracker, follower: LogFollower, logger: Any, final: bool
-) -> None:
-    from azure.core.exceptions import AzureError
-    from azure.core.rest import HttpRequest
-
-    base = scm.format_url("")
-    url = _log_url(base, tracker)
-    if not url:
-        return
-    try:
-        response = await scm.send_request(HttpRequest("GET", _https_path(url, base)))
-        await response.read()
-        entries = _json(response) if response.status_code == 200 else None
-        if not isinstance(entries, list):
-            return
-        lines, details = follower.on_entries([e for e in entries if isinstance(e, Mapping)], final=final)
-        for line in lines:
-            logger.info("Kudu log: %s", line)
-        for detail_url in details:
-            r = await scm.send_request(HttpRequest("GET", _https_path(detail_url, base)))
-            await r.read()
-            sub = _json(r) if r.status_code == 200 else None
-            if isinstance(sub, list):
-                for line in follower.on_details([e for e in sub if isinstance(e, Mapping)]):
-                    logger.info("Kudu log: %s", line)
-    except AzureError as exc:
-        logger.warning("Could not read the deployment log (%s); continuing", type(exc).__name__)
-
-
-async def atrack(
-    scm: AsyncPipelineClient,
-    arm: Any,
-    target: AppTarget,
-    tracker: DeploymentTracker,
-    *,
-    clock: Clock,
-    logger: Any = log,
-    follower: LogFollower | None = None,
-) -> Outcome:
-    """Async twin of :func:`track`: the same tracker and clock, its async sleep between requests."""
-    from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
-    from azure.core.rest import HttpRequest
-
-    follower = follower or LogFollower()
-    while True:
-        wait = tracker.next_wait(clock.now())
-        if wait is None:
-            break
-        if wait > 0:
-            await clock.asleep(wait)
-        step = tracker.step()
-        try:
-            if step.phase is Phase.RUNTIME:
-                assert step.deployment_id is not None
-                messages = _feed_runtime(tracker, target, await aruntime_status(arm, target, step.deployment_id))
-            else:
-                response = await scm.send_request(HttpRequest("GET", scm.format_url(_kudu_path(tracker))))
-                await response.read()
-                messages = _feed_kudu(tracker, target, response)
-        except (ServiceRequestError, ServiceResponseError, HttpResponseError) as exc:
-            messages = _on_poll_error(tracker, target, step.deployment_id, exc)
-        for message in messages:
-            logger.info("%s: %s", target.label, message)
-        if tracker.wants_log:
-            await aread_log(scm, tracker, follower, logger, final=tracker.finished)
-    assert tracker.outcome is not None
-    if not tracker.outcome.succeeded and tracker.deployment_id:
-        await aread_log(scm, tracker, follower, logger, final=True)
-    return tracker.outcome
+    def _check(self, response: Any) -> None:
+        """Raise for an answer that is not a 2xx: busy (retried), refused, ambiguous or an SCM error."""
+        status, label = response.status_code, self.target.label
+        if status == 409:
+            text = _text(response)
+            if _permanent_conflict(text):
+                raise DeploymentRefused(f"Deploying to '{label}'", status=409, code="Conflict", message=text)
+            self.logger.warning(
+                "Kudu on %s answered 409: %s Another deployment is in progress; waiting for it to finish, "
+                "then uploading again",
+                label,
+                text or "(no text)",
+            )
+            raise _Busy(status, response.headers, text)
+        if status in NOT_APPLIED:
+            raise _Busy(status, response.headers, _text(response))
+        if status in AMBIGUOUS_STATUSES:
+            raise AmbiguousOutcomeError(
+                f"Deploying to '{label}': Kudu answered HTTP {status} after receiving the package "
+                f"(request id {request_id_of(response) or 'n/a'}), so a deployment may have started. It was "
+                f"not uploaded again. See https://{target_host(self.scm)}/api/deployments, then clear the task to "
+                "deploy again if none is running"
+            )
+        if status >= 400:
+            raise scm_error(f"Deploying to '{label}'", self.target, response)
 
 
 def describe_source(spec: PackageSpec) -> str:

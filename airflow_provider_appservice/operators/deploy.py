@@ -18,12 +18,11 @@ if TYPE_CHECKING:
     import jinja2
     from airflow.sdk import Context
 
+    from airflow_provider_appservice.operations.deploy import UploadResult
     from airflow_provider_appservice.operations.kudu_status import DeploymentTracker
     from airflow_provider_appservice.operations.sites import SiteInfo
 
 STATE_KEY = "appservice_deployment"
-_ACTIVE = frozenset({"Pending", "Building", "Deploying", "RuntimeStarting", "NotFoundYet"})
-_SUCCEEDED = frozenset({"Success", "Complete"})
 
 
 def _mask_package(package: Any) -> None:
@@ -182,24 +181,42 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
 
     def submit_job(self, context: Context) -> dict[str, Any]:
         """Check the app, upload the package, and return what the state store keeps (no secret)."""
-        from airflow_provider_appservice.operations.deploy import (
-            check_run_from_package,
-            describe_source,
-            step_once,
-            upload,
-        )
-        from airflow_provider_appservice.operations.packages import prepare_package
+        from airflow_provider_appservice.operations.deploy import check_run_from_package
+        from airflow_provider_appservice.operations.deploy_tracking import resolve_deployment_id
 
         target = self.target
         site = self._site()
         self.push_portal_link(context, site.resource_id)
         check_run_from_package(self.hook.get_conn(), target)
-        clock = self.hook.clock
         scm = self._scm(str(site.scm_host_name))
+        result, package_type, source = self._upload(scm, site)
+        deployment_id = result.deployment_id
+        if deployment_id is None:
+            self.log.info("Kudu sent no SCM-DEPLOYMENT-ID; reading the id from /api/deployments/latest")
+            tracker = self._tracker(None, self._remaining(), not_before=result.started_at)
+            deployment_id = resolve_deployment_id(scm, target, tracker, clock=self.hook.clock, logger=self.log)
+        self.log.info("Deployment %s accepted by %s", deployment_id, target.label)
+        return {
+            "deployment_id": deployment_id,
+            "checksum": result.checksum,
+            "bytes": result.bytes,
+            "type": package_type,
+            "source": source,
+            "scm_host": site.scm_host_name,
+            "resource_id": site.resource_id,
+            "kind": site.kind,
+            "uploaded_at": result.started_at,
+        }
+
+    def _upload(self, scm: Any, site: SiteInfo) -> tuple[UploadResult, str, str]:
+        """Prepare the package (a folder is zipped), upload it; returns the result, its type and source kind."""
+        from airflow_provider_appservice.operations.deploy import describe_source, upload
+        from airflow_provider_appservice.operations.packages import prepare_package
+
+        target = self.target
         source = "url" if str(self.package).strip().lower().startswith("https://") else "file"
         with prepare_package(str(self.package), self.type or None, self.target_path or None, logger=self.log) as spec:
-            if spec.temporary:
-                source = "folder"
+            source = "folder" if spec.temporary else source
             self.log.info(
                 "Deploying %s as type '%s'%s to %s (%s, SCM host %s)",
                 describe_source(spec),
@@ -216,86 +233,40 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
                 clean=_as_bool(self.clean),
                 restart=_as_bool(self.restart),
                 deadline=self._started + self._timeout,
-                clock=clock,
+                clock=self.hook.clock,
                 logger=self.log,
             )
         if result.bytes:
             self.log.info(
                 "Uploaded %.1f MB in %.1fs; sha256 %s", result.bytes / 1e6, result.seconds, result.checksum or "n/a"
             )
-        deployment_id = result.deployment_id
-        if deployment_id is None:
-            self.log.info("Kudu sent no SCM-DEPLOYMENT-ID; reading the id from /api/deployments/latest")
-            tracker = self._tracker(None, self._remaining(), not_before=result.started_at)
-            # Resolve only: stop as soon as the id is known (tracking starts after it is stored).
-            while tracker.deployment_id is None and not tracker.finished:
-                wait = tracker.next_wait(clock.now())
-                if wait is None:
-                    break
-                clock.sleep(wait)
-                step_once(scm, None, target, tracker, logger=self.log)
-            if tracker.deployment_id is None:
-                from airflow_provider_appservice.errors import DeploymentTimeout
-
-                raise DeploymentTimeout(
-                    f"The package was uploaded to {target.label} but its deployment id never appeared on "
-                    "/api/deployments/latest; check the app's Deployment Center"
-                )
-            deployment_id = tracker.deployment_id
-        self.log.info("Deployment %s accepted by %s", deployment_id, target.label)
-        return {
-            "deployment_id": deployment_id,
-            "checksum": result.checksum,
-            "bytes": result.bytes,
-            "type": spec.type,
-            "source": source,
-            "scm_host": site.scm_host_name,
-            "resource_id": site.resource_id,
-            "kind": site.kind,
-            "uploaded_at": result.started_at,
-        }
+        return result, spec.type, source
 
     def get_job_status(self, external_id: Any, context: Context) -> str:
         """One look at a stored deployment (Kudu, then ARM runtime when Kudu says success)."""
-        from azure.core.rest import HttpRequest
-
-        from airflow_provider_appservice.operations.deploy import runtime_status
-        from airflow_provider_appservice.operations.kudu_status import KUDU_STATUSES, RUNTIME_FAILED, RUNTIME_SUCCEEDED
+        from airflow_provider_appservice.operations.deploy_resume import stored_deployment_status
 
         state = dict(external_id or {})
         deployment_id = state.get("deployment_id")
         if not deployment_id:
             return "Unknown"
         scm = self._scm(str(state.get("scm_host") or self._site().scm_host_name))
-        response = scm.send_request(HttpRequest("GET", scm.format_url(f"/api/deployments/{deployment_id}")))
-        if response.status_code == 404:
-            return "NotFound"
-        if response.status_code >= 400:
-            return "NotFoundYet"  # cannot tell now: reconnect and let tracking decide (never redeploy blindly)
-        body = response.json()
-        status = body.get("status") if isinstance(body, dict) else None
-        name = KUDU_STATUSES.get(status, "Unknown") if isinstance(status, int) else "Unknown"
-        self.log.info("Stored deployment %s: Kudu status %s", deployment_id, name)
-        if name not in _SUCCEEDED:
-            return name
-        code, props = runtime_status(self.hook.get_conn(), self.target, str(deployment_id))
-        runtime = str((props or {}).get("status") or "") if code != 404 else ""
-        if (
-            not runtime
-            or runtime in RUNTIME_SUCCEEDED
-            or (runtime == "BuildSuccessful" and (self.target.slot or code == 200))
-        ):
-            self._resumed_status = runtime or name
-            return name
-        if runtime in RUNTIME_FAILED:
-            return runtime
-        return "RuntimeStarting"
+        status, resumed = stored_deployment_status(
+            scm, self.hook.get_conn(), self.target, str(deployment_id), logger=self.log
+        )
+        if resumed is not None:
+            self._resumed_status = resumed
+        return status
 
     def is_job_active(self, status: str) -> bool:
-        return status in _ACTIVE
+        from airflow_provider_appservice.operations.deploy_resume import ACTIVE
+
+        return status in ACTIVE
 
     def is_job_succeeded(self, status: str) -> bool:
-        return status in _SUCCEEDED
+        from airflow_provider_appservice.operations.deploy_resume import SUCCEEDED
+
+        return status in SUCCEEDED
 
     def poll_until_complete(self, external_id: Any, context: Context) -> Any:
         """Wait (here or in the triggerer), then return the task's result.
@@ -331,8 +302,8 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
                 method_name="execute_complete",
                 timeout=timedelta(seconds=remaining + 300),
             )
-        from airflow_provider_appservice.operations.deploy import raise_for_outcome, track
-        from airflow_provider_appservice.operations.kudu_status import LogFollower
+        from airflow_provider_appservice.operations.deploy_tracking import raise_for_outcome, track
+        from airflow_provider_appservice.operations.kudu_log import LogFollower
 
         scm = self._scm(str(state.get("scm_host") or self._site().scm_host_name))
         tracker = self._tracker(deployment_id, max(remaining, 0.001))
@@ -362,7 +333,7 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
                 f"of this task reconnects to it. Log: {event.get('log_url') or 'n/a'}"
             )
         if status == "failed":
-            from airflow_provider_appservice.operations.deploy import failure_from_event
+            from airflow_provider_appservice.operations.deploy_tracking import failure_from_event
 
             raise failure_from_event(self.target.label, event, message)
         raise AppServiceError(message)

@@ -56,8 +56,9 @@ class AppServiceDeploymentSensor(AppServiceBaseSensor):
         return self.hook.get_scm_client(self._scm_host)  # one client for every poke of this hook
 
     def poke(self, context: Context) -> PokeReturnValue:
-        from airflow_provider_appservice.operations.deploy import raise_for_outcome, read_log, step_once
-        from airflow_provider_appservice.operations.kudu_status import DeploymentTracker, LogFollower
+        from airflow_provider_appservice.operations.deploy_tracking import poke_deployment, raise_for_outcome
+        from airflow_provider_appservice.operations.kudu_log import LogFollower
+        from airflow_provider_appservice.operations.kudu_status import DeploymentTracker
 
         target = self.target
         scm = self._scm()
@@ -69,22 +70,17 @@ class AppServiceDeploymentSensor(AppServiceBaseSensor):
             self._follower = LogFollower()
             self.push_portal_link(context, self._resource_id)
         tracker = self._tracker
-        step_once(scm, self.hook.get_conn(), target, tracker, logger=self.log, follower=self._follower)
-        while tracker.due_now:
-            step_once(scm, self.hook.get_conn(), target, tracker, logger=self.log, follower=self._follower)
+        outcome = poke_deployment(scm, self.hook.get_conn(), target, tracker, self._follower, logger=self.log)
         if tracker.deployment_id:
             context["ti"].xcom_push(
                 key=DEPLOYMENT_LOG_URL_KEY,
                 value=f"https://{self._scm_host}/api/deployments/{tracker.deployment_id}/log",
             )
-        outcome = tracker.outcome
         if outcome is None:
             self.log.info(
                 "%s: deployment %s is %s", target.label, tracker.deployment_id or "latest", tracker.describe()
             )
             return PokeReturnValue(is_done=False)
-        if not outcome.succeeded:
-            read_log(scm, tracker, self._follower, self.log, final=True)
         raise_for_outcome(outcome, target, tracker, scm.format_url(""), self._follower.last_lines())
         return PokeReturnValue(
             is_done=True, xcom_value={"deployment_id": tracker.deployment_id, "status": outcome.status}
@@ -134,7 +130,7 @@ class AppServiceDeploymentSensor(AppServiceBaseSensor):
         if status == "timeout":
             raise DeploymentTimeout(f"{self.target.label}: {message}")
         if status == "failed":
-            from airflow_provider_appservice.operations.deploy import failure_from_event
+            from airflow_provider_appservice.operations.deploy_tracking import failure_from_event
 
             raise failure_from_event(self.target.label, event, message)
         raise AppServiceError(message)

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from airflow_provider_appservice.operations.kudu_log import LogFollower
 from airflow_provider_appservice.operations.kudu_status import (
     DeploymentTracker,
     KuduRecord,
-    LogFollower,
     Phase,
     kudu_status_name,
     parse_time,
