@@ -84,7 +84,9 @@ def test_swap_exchanges_builds_and_emits_assets(world, contributor, dags, capfd)
     assert asset_events("azure-app-service://rg-shop/shop/staging")[-1]["role"] == "source"
     text = capfd.readouterr()
     audit_lines = [line for line in (text.out + text.err).splitlines() if "AUDIT action=slots-swap" in line]
-    assert audit_lines and "source_slot=staging" in audit_lines[0]
+    assert len(audit_lines) == 1, [l for l in (text.out + text.err).splitlines() if "AUDIT" in l]
+    assert "source_slot=staging" in audit_lines[0]
+    assert "task_id=swap" in audit_lines[0] and "try_number=1" in audit_lines[0] and "run_id=" in audit_lines[0]
 
 
 def test_preview_then_cancel_leaves_both_slots_as_they_were(world, contributor, dags):
