@@ -17,12 +17,8 @@ if TYPE_CHECKING:
     import jinja2
     from airflow.sdk import Context
 
-    from airflow_provider_appservice.operations.settings import (
-        ConnectionString,
-        ReferenceStatus,
-        SettingsChange,
-        SettingsResult,
-    )
+    from airflow_provider_appservice.operations.key_vault_references import ReferenceStatus
+    from airflow_provider_appservice.operations.settings import ConnectionString, SettingsChange, SettingsResult
 
 JSON_FIELDS = ("settings", "remove", "sticky_settings", "connection_strings", "remove_connection_strings")
 
@@ -174,15 +170,17 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_appservice.errors import AppServiceError, SettingsRaceError
-        from airflow_provider_appservice.operations.settings import (
-            APP_SETTINGS,
-            CONNECTION_STRINGS,
+        from airflow_provider_appservice.operations.key_vault_references import (
             ReferenceWait,
-            SettingsResult,
-            apply_settings_change,
             is_key_vault_reference,
             raise_for_references,
             watch_references,
+        )
+        from airflow_provider_appservice.operations.settings import (
+            APP_SETTINGS,
+            CONNECTION_STRINGS,
+            SettingsResult,
+            apply_settings_change,
         )
 
         self._mask_values()
@@ -289,7 +287,10 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
     ) -> dict[str, Any]:
         """Resume after the Key Vault reference trigger: check its event, then fail or return names."""
         from airflow_provider_appservice.errors import AppServiceError
-        from airflow_provider_appservice.operations.settings import raise_for_references, references_from_event
+        from airflow_provider_appservice.operations.key_vault_references import (
+            raise_for_references,
+            references_from_event,
+        )
         from airflow_provider_appservice.operations.waits import SUCCESS, TIMEOUT, WaitOutcome, check_event
 
         checked = check_event(event, "Key Vault reference", {"references": dict, "reads": int, "written": dict})
@@ -345,7 +346,7 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
         return value
 
     def _log_statuses(self, label: str, statuses: Mapping[str, Mapping[str, ReferenceStatus]]) -> None:
-        from airflow_provider_appservice.operations.settings import AREA_LABELS
+        from airflow_provider_appservice.operations.key_vault_references import AREA_LABELS
 
         every = {f"{AREA_LABELS.get(a, '')}{n}": s for a, named in statuses.items() for n, s in named.items()}
         if every:

@@ -1,7 +1,7 @@
 """Wait in the triggerer until the Key Vault references a settings task wrote have resolved.
 
 The platform resolves each reference with the **app's** identity and reports its status; the
-decisions are the worker's (``operations.settings.ReferenceWait``), this trigger only runs the
+decisions are the worker's (``operations.key_vault_references.ReferenceWait``), this trigger only runs the
 async driver on the loop's shared ARM client. Kwargs are setting names, areas and numbers: never
 a value (the values, references included, stay in the app's settings).
 """
@@ -51,7 +51,7 @@ class AppServiceKeyVaultReferencesTrigger(AppServiceBaseTrigger):
 
         from airflow_provider_appservice.errors import AppServiceError
         from airflow_provider_appservice.hooks.app_service import AppServiceHook
-        from airflow_provider_appservice.operations.settings import ReferenceWait, awatch_references
+        from airflow_provider_appservice.operations.key_vault_references import ReferenceWait, awatch_references
         from airflow_provider_appservice.operations.targets import AppTarget
         from airflow_provider_appservice.operations.waits import outcome_event
 

@@ -14,7 +14,7 @@ import textwrap
 
 import pytest
 
-from airflow_provider_appservice.operations.settings import (
+from airflow_provider_appservice.operations.key_vault_references import (
     INITIALIZED,
     wait_for_key_vault_references,
 )

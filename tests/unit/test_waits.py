@@ -159,7 +159,7 @@ def test_preview_wait(seen, status, looks, says):
 
 
 def _statuses(**by_name: str) -> dict:
-    from airflow_provider_appservice.operations.settings import ReferenceStatus
+    from airflow_provider_appservice.operations.key_vault_references import ReferenceStatus
 
     return {
         name: ReferenceStatus(status, "details" if status != "Resolved" else "") for name, status in by_name.items()
@@ -207,7 +207,7 @@ def _statuses(**by_name: str) -> dict:
     ],
 )
 def test_reference_wait(looks_answers, watch, status, looks, says):
-    from airflow_provider_appservice.operations.settings import ReferenceWait, references_from_event
+    from airflow_provider_appservice.operations.key_vault_references import ReferenceWait, references_from_event
 
     clock = FakeClock()
     wait = ReferenceWait("shop", watch, deadline=3.0, timeout=3.0, interval=1.0)
@@ -222,7 +222,7 @@ def test_reference_wait(looks_answers, watch, status, looks, says):
     [None, [], {"secrets": {}}, {"appsettings": {"A": "Resolved"}}, {"appsettings": {"A": ["Resolved", 1]}}],
 )
 def test_reference_statuses_from_an_event_are_checked(value):
-    from airflow_provider_appservice.operations.settings import references_from_event
+    from airflow_provider_appservice.operations.key_vault_references import references_from_event
 
     with pytest.raises(AppServiceError):
         references_from_event(value)
