@@ -15,10 +15,14 @@ from typing import Any
 
 from airflow.sdk import DAG
 
+from airflow_provider_appservice.operators.container import AppServiceDeployContainerOperator
 from airflow_provider_appservice.operators.deploy import AppServiceDeployOperator
 from airflow_provider_appservice.operators.endpoint import AppServiceEndpointOperator
 from airflow_provider_appservice.operators.lifecycle import AppServiceRestartOperator, AppServiceStopOperator
+from airflow_provider_appservice.operators.settings import AppServiceUpdateAppSettingsOperator
 from airflow_provider_appservice.operators.swap import AppServiceSwapSlotsOperator
+from airflow_provider_appservice.sensors.deployment import AppServiceDeploymentSensor
+from airflow_provider_appservice.sensors.health import AppServiceHealthSensor
 from airflow_provider_appservice.sensors.state import AppServiceStateSensor
 
 OPERATORS: dict[str, Any] = {
@@ -28,6 +32,11 @@ OPERATORS: dict[str, Any] = {
     "endpoint": AppServiceEndpointOperator,
     "deploy": AppServiceDeployOperator,
     "swap": AppServiceSwapSlotsOperator,
+    "preview": AppServiceSwapSlotsOperator,  # action="preview"
+    "deployment": AppServiceDeploymentSensor,
+    "settings": AppServiceUpdateAppSettingsOperator,
+    "container": AppServiceDeployContainerOperator,
+    "health": AppServiceHealthSensor,
 }
 
 
