@@ -140,10 +140,10 @@ def _int_extra(extras: Mapping[str, Any], key: str, default: int, low: int, high
     raw = _extra(extras, key)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        raise ConnectionConfigError(key, "is not a whole number", f"use a number from {low} to {high}") from None
+    # bool is an int and int("2.9") fails but int(2.9) truncates: only whole numbers, as text or int.
+    if isinstance(raw, bool) or not isinstance(raw, (int, str)) or not str(raw).strip().lstrip("-").isdigit():
+        raise ConnectionConfigError(key, f"is {raw!r}, not a whole number", f"use a number from {low} to {high}")
+    value = int(raw)
     if not low <= value <= high:
         raise ConnectionConfigError(key, f"is {value}, out of range", f"use a number from {low} to {high}")
     return value
@@ -308,6 +308,26 @@ def _ca_bundle(extras: Mapping[str, Any]) -> str | None:
     return str(ca_bundle) if ca_bundle else None
 
 
+def _refuse_unknown_extras(extras: Mapping[str, Any]) -> None:
+    """A misspelt extra (``subscription-id``, ``resourceGroup``) would be ignored silently and the
+    connection would behave as if it were unset: refuse it, naming the closest known field."""
+    import difflib
+
+    from airflow_provider_appservice.get_provider_info import CONN_FIELDS
+
+    known = set(CONN_FIELDS) | {"auth_type"}
+    for key in extras:
+        name = str(key).removeprefix(f"extra__{_CONN_TYPE}__")
+        if name in known or extras[key] in (None, ""):
+            continue
+        close = difflib.get_close_matches(name.replace("-", "_").lower(), sorted(known), n=1)
+        raise ConnectionConfigError(
+            str(key)[:60],
+            "is not a field of this connection type, so it would be ignored",
+            f"rename it to '{close[0]}'" if close else f"remove it (fields: {', '.join(sorted(known))})",
+        )
+
+
 def parse_identity_config(
     conn_id: str,
     *,
@@ -318,6 +338,7 @@ def parse_identity_config(
 ) -> IdentityConfig:
     """Check a connection and return its identity settings, or raise ConnectionConfigError."""
     env = os.environ if environ is None else environ
+    _refuse_unknown_extras(extras)
     auth_type, cloud = _choice(extras)
     values = apply_auth_rules(auth_type, _identity_values(login, password, extras), cloud, env)
     ca_bundle = _ca_bundle(extras)

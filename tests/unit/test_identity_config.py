@@ -252,3 +252,36 @@ def test_workload_identity_without_the_token_file_names_the_variable():
     )
     assert got_field == "auth_type"
     assert "AZURE_FEDERATED_TOKEN_FILE" in message
+
+
+@pytest.mark.parametrize(
+    ("key", "suggestion"),
+    [
+        ("subscription-id", "subscription_id"),
+        ("resourceGroup", "resource_group"),
+        ("tenant", "tenant_id"),
+        ("zzz", None),
+    ],
+)
+def test_a_misspelt_or_unknown_extra_is_refused_not_ignored(key, suggestion):
+    extras = {"auth_type": "managed_identity", key: "value"}
+    with pytest.raises(ConnectionConfigError) as info:
+        parse_identity_config("c", login=None, password=None, extras=extras)
+    assert info.value.field == key and "would be ignored" in str(info.value)
+    if suggestion:
+        assert f"rename it to '{suggestion}'" in str(info.value)
+
+
+@pytest.mark.parametrize("value", [2.9, True, "2.9", "two", [3], -1, 0, 21])
+def test_retry_attempts_are_whole_numbers_in_range_never_coerced(value):
+    extras = {"auth_type": "managed_identity", "retry_max_attempts": value}
+    with pytest.raises(ConnectionConfigError) as info:
+        parse_identity_config("c", login=None, password=None, extras=extras)
+    assert info.value.field == "retry_max_attempts"
+
+
+@pytest.mark.parametrize("value", [3, "3", " 7 "])
+def test_retry_attempts_as_number_or_text(value):
+    extras = {"auth_type": "managed_identity", "retry_max_attempts": value}
+    config = parse_identity_config("c", login=None, password=None, extras=extras)
+    assert config.retry_max_attempts == int(str(value).strip())
