@@ -51,7 +51,6 @@ KEY_VAULT_HINTS: dict[str, str] = {
     "OtherReasons": "see the details; a disabled or expired secret is the usual cause",
     "FetchTimedOut": "the platform timed out fetching the secret; check the vault's network rules, then retry",
 }
-KEY_VAULT_REFERENCE_STATUSES = (*KEY_VAULT_HINTS, RESOLVED)
 
 
 def is_key_vault_reference(value: object) -> bool:

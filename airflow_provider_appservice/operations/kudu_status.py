@@ -24,7 +24,6 @@ from typing import Any
 from airflow_provider_appservice.transport.backoff import PollSchedule
 
 KUDU_STATUSES: dict[int, str] = {0: "Pending", 1: "Building", 2: "Deploying", 3: "Failed", 4: "Success", 5: "Complete"}
-KUDU_RUNNING = frozenset({0, 1, 2})
 KUDU_FAILED = 3
 KUDU_SUCCEEDED = frozenset({4, 5})
 
