@@ -236,6 +236,21 @@ def _unreachable_reason(exc: BaseException) -> str:
 # -- Azure answers -----------------------------------------------------------------------------
 
 
+def failure_facts(exc: BaseException) -> str:
+    """What a failed call got, for messages built outside :func:`classify` (an ambiguous write
+    settled by state): the status, Azure's error code and the request id, or what broke."""
+    status = status_of(exc)
+    response = getattr(exc, "response", None)
+    code, _ = _code_and_message(exc, response)
+    parts = [f"HTTP {status}" if status else _unreachable_reason(exc)]
+    if code:
+        parts.append(code)
+    request_id = request_id_of(response)
+    if request_id:
+        parts.append(f"request id {request_id}")
+    return ", ".join(parts)
+
+
 def classify(
     action: str,
     exc: BaseException,

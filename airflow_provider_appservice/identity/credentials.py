@@ -58,9 +58,7 @@ def _bootstrap_label(config: IdentityConfig) -> str:
 
 def _managed_identity(config: IdentityConfig, aio: bool) -> Any:
     ns = _identity_module(aio)
-    return ns.ManagedIdentityCredential(
-        client_id=config.managed_identity_client_id, transport=_transport(config, aio)
-    )
+    return ns.ManagedIdentityCredential(client_id=config.managed_identity_client_id, transport=_transport(config, aio))
 
 
 def _identity_module(aio: bool) -> Any:

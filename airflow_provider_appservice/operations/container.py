@@ -20,6 +20,8 @@ from airflow_provider_appservice.operations.sites import SiteInfo
 from airflow_provider_appservice.operations.targets import AppTarget, site_call
 from airflow_provider_appservice.operations.waits import PollingWait, WaitOutcome, adrive, drive
 from airflow_provider_appservice.transport.arm import ResponseIds
+from airflow_provider_appservice.transport.backoff import Backoff
+from airflow_provider_appservice.transport.retrying import retrying
 
 if TYPE_CHECKING:
     from azure.mgmt.web import WebSiteManagementClient
@@ -52,9 +54,16 @@ def set_container_image(
     *,
     os_type: str | None = None,
     registry_identity_client_id: str | None = None,
+    backoff: Backoff | None = None,
+    max_attempts: int = 4,
+    clock: Clock | None = None,
+    logger: Any = log,
 ) -> ResponseIds:
-    """PATCH the site config; the SDK's retry may stay on, the same PATCH twice is harmless."""
-    from azure.core.exceptions import HttpResponseError
+    """PATCH the site config: the same PATCH twice is harmless, so every transient failure is
+    retried — azure-core retries a PATCH only on 500/503/504 and never after a reset, so the
+    provider does it (tenacity, on the hook's clock; the SDK's retry is off for this call: one retry
+    layer), judged by the one error boundary."""
+    from azure.core.exceptions import AzureError
     from azure.mgmt.web.models import SiteConfigResource
 
     fields: dict[str, Any] = {
@@ -65,12 +74,24 @@ def set_container_image(
         fields["acr_user_managed_identity_id"] = registry_identity_client_id
     ids = ResponseIds()
     config = SiteConfigResource(**fields)
+    what = f"Setting the image of '{target.label}'"
+
+    def transient(exc: BaseException) -> bool:
+        return isinstance(exc, AzureError) and classify(what, exc).retryable
+
     try:
-        site_call(client.web_apps, "update_configuration", target, config, cls=ids)
-    except HttpResponseError as exc:
-        raise classify(
-            f"Setting the image of '{target.label}'", exc, required_action=target.action("config/write")
-        ) from None
+        for attempt in retrying(
+            what,
+            retry_on=transient,
+            backoff=backoff or Backoff(),
+            max_attempts=max_attempts,
+            clock=clock,
+            logger=logger,
+        ):
+            with attempt:
+                site_call(client.web_apps, "update_configuration", target, config, cls=ids, retry_total=0)
+    except AzureError as exc:
+        raise classify(what, exc, required_action=target.action("config/write")) from None
     return ids
 
 

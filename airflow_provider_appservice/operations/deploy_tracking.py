@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_appservice.boundary import classify
 from airflow_provider_appservice.clock import Clock
-from airflow_provider_appservice.errors import DeploymentFailed, DeploymentTimeout
+from airflow_provider_appservice.errors import AzureRequestError, DeploymentFailed, DeploymentTimeout
 from airflow_provider_appservice.operations.deploy import json_body, scm_error
 from airflow_provider_appservice.operations.kudu_log import LogFollower
 from airflow_provider_appservice.operations.kudu_status import DeploymentTracker, Outcome, Phase
@@ -242,6 +242,20 @@ def track(
     return tracker.outcome
 
 
+def unanswered_error(outcome: Outcome, target: AppTarget, log_url: str | None) -> AzureRequestError:
+    """The deadline came while Azure kept failing the status requests: say that (status and all),
+    not "still Pending". Transient: a retry of the task reconnects to the deployment."""
+    reason = str(outcome.unanswered)
+    status = int(reason.removeprefix("HTTP ")) if reason.startswith("HTTP ") and reason[5:].isdigit() else None
+    return AzureRequestError(
+        f"Reading the deployment status of '{target.label}'",
+        status=status,
+        code=None,
+        message=outcome.message,
+        hint=f"The deployment may still complete; a retry of this task reconnects to it. Log: {log_url or 'n/a'}",
+    )
+
+
 def raise_for_outcome(
     outcome: Outcome, target: AppTarget, tracker: DeploymentTracker, scm_base: str, last_lines: list[str]
 ) -> None:
@@ -250,6 +264,8 @@ def raise_for_outcome(
         return
     log_url = _log_url(scm_base, tracker)
     where = f"deployment {tracker.deployment_id}" if tracker.deployment_id else "the deployment"
+    if outcome.timed_out and outcome.unanswered:
+        raise unanswered_error(outcome, target, log_url)
     if outcome.timed_out:
         raise DeploymentTimeout(
             f"{where} to {target.label} did not finish: {outcome.message}. It may still complete; a retry of "

@@ -104,6 +104,10 @@ class Outcome:
     status: str
     message: str
     timed_out: bool = False
+    # Set when the deadline came while every status request since the last real answer had
+    # failed (e.g. "HTTP 503"): the wait ended because Azure did not answer, not because the
+    # deployment is still running; the task fails with that, not with a bare timeout.
+    unanswered: str | None = None
 
 
 @dataclass(frozen=True)
@@ -160,6 +164,8 @@ class DeploymentTracker:
         self.not_before = not_before
         self.skew = skew
         self.requests = 0  # status requests so far (Kudu and ARM together)
+        self.failed_in_a_row = 0  # status requests that failed since the last real answer
+        self.last_failure: str | None = None
         self.status = "Pending"
         self.kudu_status: Any = None
         self.runtime_status: str | None = None
@@ -212,6 +218,16 @@ class DeploymentTracker:
 
     def _time_out(self) -> None:
         what = f"deployment {self.deployment_id}" if self.deployment_id else "the deployment id on /latest"
+        if self.failed_in_a_row:
+            self.outcome = Outcome(
+                False,
+                self.status,
+                f"Waited {self.timeout:g}s for {what}; the last {self.failed_in_a_row} status request(s) failed "
+                f"({self.last_failure}), so its status is unknown",
+                timed_out=True,
+                unanswered=self.last_failure,
+            )
+            return
         self.outcome = Outcome(
             False,
             self.status,
@@ -235,13 +251,17 @@ class DeploymentTracker:
         return due
 
     # -- answers -----------------------------------------------------------------------------------
-    def _counted(self, retry_after: float | None) -> None:
+    def _counted(self, retry_after: float | None, *, answered: bool = True) -> None:
         self.requests += 1
         self._retry_after = retry_after
+        if answered:
+            self.failed_in_a_row = 0
 
     def on_transient(self, reason: str, retry_after: float | None = None) -> list[str]:
         """A status request failed in a way worth retrying (429, 5xx, connection): wait and ask again."""
-        self._counted(retry_after)
+        self._counted(retry_after, answered=False)
+        self.failed_in_a_row += 1
+        self.last_failure = reason
         return [f"Status request failed ({reason}); asking again"]
 
     def on_latest(

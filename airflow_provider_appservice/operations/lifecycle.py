@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_appservice.boundary import classify, is_ambiguous, status_of, was_not_applied
+from airflow_provider_appservice.boundary import classify, failure_facts, is_ambiguous, was_not_applied
 from airflow_provider_appservice.clock import Clock
 from airflow_provider_appservice.errors import AmbiguousOutcomeError
 from airflow_provider_appservice.operations.sites import SiteInfo, get_site
@@ -97,9 +97,8 @@ def run_lifecycle_action(
             )
             return LifecycleResult(action, site, None, None, attempts, verified_by_state=True)
         raise AmbiguousOutcomeError(
-            f"{action.capitalize()} of '{target.label}' failed mid-flight ({type(exc).__name__}"
-            + (f", HTTP {status_of(exc)}" if status_of(exc) else "")
-            + f") and may have been applied; the app is now {site.state}. It was not re-sent. "
+            f"{action.capitalize()} of '{target.label}' failed mid-flight ({failure_facts(exc)}) "
+            f"and may have been applied; the app is now {site.state}. It was not re-sent. "
             "Check the app, then clear the task to try again."
         ) from None
     site = get_site(client, target.resource_group, target.app_name, target.slot)

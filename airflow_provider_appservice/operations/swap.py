@@ -32,7 +32,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
-from airflow_provider_appservice.boundary import classify, is_ambiguous, parse_error_body, status_of, was_not_applied
+from airflow_provider_appservice.boundary import (
+    classify,
+    failure_facts,
+    is_ambiguous,
+    parse_error_body,
+    status_of,
+    was_not_applied,
+)
 from airflow_provider_appservice.clock import Clock, default_clock
 from airflow_provider_appservice.errors import (
     AmbiguousOutcomeError,
@@ -287,12 +294,10 @@ def settle_after_ambiguity(
         if check + 1 < checks:
             logger.info("Swap %s: no sign of it yet in slotSwapStatus, checking again in %.1fs", pair.label, interval)
             sleep(interval)
-    status = status_of(exc)
     raise AmbiguousOutcomeError(
-        f"Swap of {pair.label} failed mid-flight ({type(exc).__name__}"
-        + (f", HTTP {status}" if status else "")
-        + ") and the source slot's slotSwapStatus shows no newer swap of this pair "
-        f"(last: {view.last_swap_iso or 'none'}). It was NOT re-sent, because re-sending an applied "
+        f"Swap of {pair.label} failed mid-flight ({failure_facts(exc)}) "
+        "and the source slot's slotSwapStatus shows no newer swap of this pair "
+        f"(last: {view.last_swap_iso or 'none'}). It was not re-sent, because re-sending an applied "
         "swap swaps back. Check which build each slot serves, then clear the task to try again."
     )
 

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_appservice.boundary import is_ambiguous, was_not_applied
+from airflow_provider_appservice.boundary import failure_facts, is_ambiguous, was_not_applied
 from airflow_provider_appservice.clock import Clock
 from airflow_provider_appservice.errors import AmbiguousOutcomeError, AppServiceError, WaitTimeout
 from airflow_provider_appservice.operations.swap import SwapIds, in_progress_error, raise_write_error
@@ -111,7 +111,7 @@ def slot_config(
             return SlotConfigResult(None, None, attempts, verified_by_state=True)
         if op == "apply":
             raise AmbiguousOutcomeError(
-                f"{what} failed mid-flight ({type(exc).__name__}) and the source slot shows no pending preview "
+                f"{what} failed mid-flight ({failure_facts(exc)}) and the source slot shows no pending preview "
                 f"(targetSwapSlot={view.target_swap_slot!r}). It was not re-sent; check the slot, then clear the task."
             ) from None
         logger.warning("%s: the answer was lost and the preview is still pending; resetting once more", what)

@@ -105,6 +105,10 @@ class AppServiceDeployContainerOperator(AppServiceBaseOperator):
             image,
             os_type=self.os_type,
             registry_identity_client_id=self.registry_identity_client_id,
+            backoff=self.backoff(),
+            max_attempts=identity.retry_max_attempts,
+            clock=self.hook.clock,
+            logger=self.log,
         )
         self.log.info("%s now runs %s (pulled with a managed identity)", target.label, image)
         audit(

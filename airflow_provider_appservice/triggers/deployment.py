@@ -53,7 +53,7 @@ class AppServiceDeploymentTrigger(AppServiceBaseTrigger):
 
         from airflow_provider_appservice.errors import AppServiceError, TokenPinningError
         from airflow_provider_appservice.hooks.app_service import AppServiceHook
-        from airflow_provider_appservice.operations.deploy_tracking import atrack
+        from airflow_provider_appservice.operations.deploy_tracking import atrack, unanswered_error
         from airflow_provider_appservice.operations.kudu_log import LogFollower
         from airflow_provider_appservice.operations.kudu_status import DeploymentTracker
         from airflow_provider_appservice.operations.sites import aget_site
@@ -91,6 +91,9 @@ class AppServiceDeploymentTrigger(AppServiceBaseTrigger):
             log_url = tracker.log_url or (
                 f"https://{scm_host}/api/deployments/{tracker.deployment_id}/log" if tracker.deployment_id else None
             )
+            if outcome.timed_out and outcome.unanswered:  # the worker path raises the same error
+                yield error_event(f"Tracking a deployment of {self.label}", unanswered_error(outcome, target, log_url))
+                return
             yield TriggerEvent(
                 {
                     "status": "success" if outcome.succeeded else ("timeout" if outcome.timed_out else "failed"),

@@ -84,7 +84,7 @@ def test_swap_exchanges_builds_and_emits_assets(world, contributor, dags, capfd)
     assert asset_events("azure-app-service://rg-shop/shop/staging")[-1]["role"] == "source"
     text = capfd.readouterr()
     audit_lines = [line for line in (text.out + text.err).splitlines() if "AUDIT action=slots-swap" in line]
-    assert len(audit_lines) == 1, [l for l in (text.out + text.err).splitlines() if "AUDIT" in l]
+    assert len(audit_lines) == 1, [line for line in (text.out + text.err).splitlines() if "AUDIT" in line]
     assert "source_slot=staging" in audit_lines[0]
     assert "task_id=swap" in audit_lines[0] and "try_number=1" in audit_lines[0] and "run_id=" in audit_lines[0]
 
@@ -145,7 +145,7 @@ def test_an_ambiguous_swap_that_state_cannot_confirm_fails_without_resending(wor
     assert len(posts(world.emu, "/slotsswap")) == 1
     assert builds(world) == ("v1", "v2")
     text = capfd.readouterr()
-    assert "It was NOT re-sent" in text.out + text.err
+    assert "It was not re-sent" in text.out + text.err
 
 
 def test_a_throttled_swap_is_resent_after_retry_after(world, contributor, dags):

@@ -270,3 +270,46 @@ def test_type_inference_and_sas_redaction():
     assert redact_url(url) == "https://a.blob.core.windows.net/c/app.zip?sv=2024&sig=***&se=2026"
     secrets = sas_secrets(url)
     assert {"ab%2Bcd%3D", "ab+cd=", "ab%2Bcd%3D".lower()} & secrets >= {"ab%2Bcd%3D", "ab+cd="}
+
+
+def _poll_failing(tracker: DeploymentTracker, clock: FakeClock, answers: list[str]) -> None:
+    """Every status request fails with the next reason ("ok" = a real Pending answer)."""
+    for reason in answers:
+        wait = tracker.next_wait(clock.now())
+        if wait is None:
+            return
+        clock.sleep(wait)
+        tracker.step()
+        if reason == "ok":
+            tracker.on_kudu(202, {"id": "dep-1", "status": 0, "complete": False})
+        else:
+            tracker.on_transient(reason)
+    while (wait := tracker.next_wait(clock.now())) is not None:
+        clock.sleep(wait)
+        tracker.step()
+        tracker.on_transient(answers[-1])
+
+
+def test_a_deadline_reached_while_every_status_request_fails_says_so():
+    """Kudu answering 503 to every poll is not "still Pending": the outcome names the 503."""
+    clock = FakeClock()
+    tracker = DeploymentTracker("dep-1", started=clock.now(), timeout=120)
+    _poll_failing(tracker, clock, ["HTTP 503"])
+    outcome = tracker.outcome
+    assert outcome is not None and outcome.timed_out and outcome.unanswered == "HTTP 503"
+    assert "status request(s) failed (HTTP 503)" in outcome.message
+
+
+def test_a_real_answer_after_failures_makes_it_a_plain_timeout():
+    clock = FakeClock()
+    tracker = DeploymentTracker("dep-1", started=clock.now(), timeout=120)
+    for _ in range(200):
+        wait = tracker.next_wait(clock.now())
+        if wait is None:
+            break
+        clock.sleep(wait)
+        tracker.step()
+        tracker.on_kudu(202, {"id": "dep-1", "status": 1, "complete": False})
+    outcome = tracker.outcome
+    assert outcome is not None and outcome.timed_out and outcome.unanswered is None
+    assert "last status" in outcome.message

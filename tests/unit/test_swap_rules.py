@@ -191,13 +191,13 @@ SETTLE_CASES = [
     pytest.param(
         [view(BEFORE)] * 3,
         3,
-        "NOT re-sent",
+        "not re-sent",
         [5.0, 5.0],
         "three looks, a wait between each, none after the last; then it fails",
         id="never-seen",
     ),
-    pytest.param([view(BEFORE)], 1, "NOT re-sent", [], "one look, no wait", id="one-check"),
-    pytest.param([view(BEFORE)], 0, "NOT re-sent", [], "it always looks at least once", id="zero-checks"),
+    pytest.param([view(BEFORE)], 1, "not re-sent", [], "one look, no wait", id="one-check"),
+    pytest.param([view(BEFORE)], 0, "not re-sent", [], "it always looks at least once", id="zero-checks"),
     pytest.param([view()], 2, "(last: none)", [5.0], "the message says no swap was ever recorded", id="no-swap-ever"),
     pytest.param(
         [view(BEFORE)], 1, "(last: 2026-11-20T10:00:00", [], "the message names the last swap seen", id="last-seen"
