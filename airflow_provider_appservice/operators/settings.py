@@ -136,30 +136,55 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
                 return "all"
         if mode is None or isinstance(mode, bool):
             return bool(mode)
-        raise ValueError("verify_key_vault_references must be True, False or 'all'")
+        from airflow_provider_appservice.errors import TaskArgumentError
+
+        raise TaskArgumentError("verify_key_vault_references", f"is {mode!r}", "pass True, False or 'all'")
 
     # --- execution --------------------------------------------------------------------------
 
     def _change(self) -> SettingsChange:
-        from airflow_provider_appservice.operations.settings import ConnectionString, SettingsChange
+        """The requested change, every name and value checked before any call (values never shown)."""
+        from airflow_provider_appservice.errors import TaskArgumentError
+        from airflow_provider_appservice.operations.settings import (
+            ConnectionString,
+            SettingsChange,
+            setting_name_problem,
+            setting_value,
+        )
 
         def names(value: Any, field: str) -> tuple[str, ...]:
             if value is None:
                 return ()
             if isinstance(value, str) or not isinstance(value, Iterable):
-                raise ValueError(f"{field} must be a list of names")
-            return tuple(str(v) for v in value)
+                raise TaskArgumentError(field, f"is a {type(value).__name__}", "pass a list of names")
+            return tuple(checked_name(v, field) for v in value)
+
+        def checked_name(name: Any, field: str) -> str:
+            problem = setting_name_problem(name)
+            if problem:
+                raise TaskArgumentError(
+                    field, f"name {str(name)[:80]!r} {problem}", "use the name as App Service shows it"
+                )
+            return str(name)
 
         if self.settings is not None and not isinstance(self.settings, Mapping):
-            raise ValueError("settings must be a mapping of name to value")
-        settings = {str(k): "" if v is None else str(v) for k, v in (self.settings or {}).items()}
+            raise TaskArgumentError("settings", f"is a {type(self.settings).__name__}", "pass a dict of name to value")
+        settings = {
+            checked_name(k, "settings"): setting_value(v, f"settings[{k!r}]") for k, v in (self.settings or {}).items()
+        }
         conns: dict[str, ConnectionString] = {}
         if self.connection_strings is not None and not isinstance(self.connection_strings, Mapping):
-            raise ValueError("connection_strings must be a mapping of name to {'value': ..., 'type': ...}")
+            raise TaskArgumentError(
+                "connection_strings", "is not a dict", "pass a dict of name to {'value': ..., 'type': ...}"
+            )
         for name, pair in (self.connection_strings or {}).items():
             if not isinstance(pair, Mapping) or not isinstance(pair.get("value"), str):
-                raise ValueError(f"connection string {name!r} needs a 'value' string (and optionally a 'type')")
-            conns[str(name)] = ConnectionString(pair["value"], str(pair.get("type") or "Custom"))
+                raise TaskArgumentError(
+                    "connection_strings", f"{str(name)[:80]!r} has no 'value' text", "give {'value': ..., 'type': ...}"
+                )
+            conns[checked_name(name, "connection_strings")] = ConnectionString(
+                pair["value"], str(pair.get("type") or "Custom")
+            )
         return SettingsChange(
             settings=settings,
             remove=names(self.remove, "remove"),
@@ -169,7 +194,8 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
         )
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_appservice.errors import AppServiceError, SettingsRaceError
+        from airflow_provider_appservice.errors import SettingsRaceError, TaskArgumentError
+        from airflow_provider_appservice.operations.endpoint import check_positive
         from airflow_provider_appservice.operations.key_vault_references import (
             ReferenceWait,
             is_key_vault_reference,
@@ -184,21 +210,13 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
         )
 
         self._mask_values()
-        try:
-            change = self._change()
-            problems = change.problems()
-        except ValueError as exc:
-            raise AppServiceError(f"Task '{self.task_id}': {exc}") from None
+        change = self._change()  # every name and value checked, before any call
+        problems = change.problems()
         if problems:
-            raise AppServiceError(f"Task '{self.task_id}': {'; '.join(problems)}")
-        try:
-            verify = self._verify_mode()
-        except ValueError as exc:
-            raise AppServiceError(str(exc)) from None
-        try:
-            timeout, interval = float(self.key_vault_reference_timeout), max(0.0, float(self.poll_interval))
-        except (TypeError, ValueError):
-            raise AppServiceError("key_vault_reference_timeout and poll_interval must be numbers of seconds") from None
+            raise TaskArgumentError("settings", "; ".join(problems), "name each setting in one place only")
+        verify = self._verify_mode()
+        timeout = check_positive(self.key_vault_reference_timeout, "key_vault_reference_timeout")
+        interval = check_positive(self.poll_interval, "poll_interval", allow_zero=True)
 
         target = self.target
         identity = self.hook.identity

@@ -56,7 +56,7 @@ import json
 import time
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -290,14 +290,13 @@ def failing_deployment(world: Any, site: Any) -> None:
     world.emu.deployment_behaviour(site, outcome="failed", error="npm ERR! build")
 
 
-def arm_cells(path: str, method: str = "POST", *, ambiguous: bool, bug: str | None = None) -> list[Cell]:
-    """The transient ARM faults on one write, for a write that is (not) safe to send twice.
-    ``bug``: the xfail reason of the cells whose failure should name Azure's request id."""
+def arm_cells(path: str, method: str = "POST", *, ambiguous: bool) -> list[Cell]:
+    """The transient ARM faults on one write, for a write that is (not) safe to send twice."""
     if ambiguous:
         return [
-            Cell("500 not applied", at(method, path, status=500), "failed", "AmbiguousOutcomeError", ("HTTP 500", "request id", "not re-sent"), writes=1, xfail=bug),
+            Cell("500 not applied", at(method, path, status=500), "failed", "AmbiguousOutcomeError", ("HTTP 500", "request id", "not re-sent"), writes=1),
             Cell("500 applied", at(method, path, status=500, apply_then_fail=True), "success", writes=1),
-            Cell("502 not applied", at(method, path, status=502), "failed", "AmbiguousOutcomeError", ("HTTP 502", "request id", "not re-sent"), writes=1, xfail=bug),
+            Cell("502 not applied", at(method, path, status=502), "failed", "AmbiguousOutcomeError", ("HTTP 502", "request id", "not re-sent"), writes=1),
             Cell("504 applied", at(method, path, status=504, apply_then_fail=True), "success", writes=1),
             Cell("reset before applied", at(method, path, reset=True), "failed", "AmbiguousOutcomeError", ("not re-sent",), writes=1),
             Cell("reset after applied", at(method, path, reset=True, apply_then_fail=True), "success", writes=1),
@@ -327,15 +326,9 @@ def throttling_cells(inject: Callable[..., Callable[[Any, Any], None]], *, write
 # -- deploy deferred and the deployment sensor --------------------------------------------------
 
 
-POLL_503_HIDDEN = (
-    "deferred deploy: Kudu answering 503 to every status poll is taken for a deployment still Pending; "
-    "the task waits its whole timeout and fails with DeploymentTimeout 'last status: Pending', never "
-    "naming the HTTP 503 it got on every poll"
-)
 SENSOR_503_HIDDEN = (
-    "deployment sensor: Kudu answering 503 to every status poll is swallowed poke after poke; the task ends "
-    "at its timeout naming no 503: poke mode a bare AirflowSensorTimeout ('Sensor has timed out ...'), "
-    "deferred a DeploymentTimeout 'last status: Pending' (a status it never read)"
+    "deployment sensor in poke mode: Kudu answering 503 to every status poll ends at Airflow's own sensor "
+    "timeout, a bare AirflowSensorTimeout naming no 503 (the deferred mode and the deploy operator name it)"
 )
 
 
@@ -344,12 +337,12 @@ def deploy_deferred_cells() -> list[Cell]:
         *deploy_cells(),
         Cell("429 Retry-After date", scm(status=429, retry_after=http_date(RETRY_AFTER)), "success", writes=2),
         Cell("status poll 503 twice", kudu("GET", r"^/api/deployments/", status=503, times=2), "success", writes=1),
-        Cell("status poll 503 forever", kudu("GET", r"^/api/deployments/", status=503, times=None), "failed", "AzureRequestError", ("HTTP 503",), writes=1, kwargs={"timeout": 60}, xfail=POLL_503_HIDDEN),
+        Cell("status poll 503 forever", kudu("GET", r"^/api/deployments/", status=503, times=None), "failed", "AzureRequestError", ("HTTP 503",), writes=1, kwargs={"timeout": 60}),
         Cell("401 expired token mid-upload", expire_tokens("POST", r"^/api/publish$", "scm"), "success", conn="expiring", writes=2),
     ]  # fmt: skip
 
 
-def deployment_sensor_cells() -> list[Cell]:
+def deployment_sensor_cells(*, poke: bool) -> list[Cell]:
     poll = r"^/api/deployments/[0-9a-f-]+$"
 
     def status(**fault: Any) -> Callable[[Any, Any], None]:
@@ -361,7 +354,7 @@ def deployment_sensor_cells() -> list[Cell]:
         Cell("502", status(status=502), "success"),
         Cell("504", status(status=504), "success"),
         Cell("reset", status(reset=True), "success"),
-        Cell("503 forever", status(status=503, times=None), "failed", "AzureRequestError", ("HTTP 503",), kwargs={"timeout": 3}, xfail=SENSOR_503_HIDDEN),
+        Cell("503 forever", status(status=503, times=None), "failed", "AzureRequestError", ("HTTP 503",), kwargs={"timeout": 3}, xfail=SENSOR_503_HIDDEN if poke else None),
         Cell("deployment failed", failing_deployment, "failed", "DeploymentFailed", ("npm ERR! build",)),
         Cell("403 Reader may not read Kudu", nothing, "failed", "PermanentAzureError", ("HTTP 403",), conn="reader"),
         Cell("401 expired token mid-wait", expire_tokens("GET", poll, "scm"), "success", conn="expiring"),
@@ -371,15 +364,6 @@ def deployment_sensor_cells() -> list[Cell]:
 
 # -- swap and swap preview ----------------------------------------------------------------------
 
-SWAP_NO_REQUEST_ID = (
-    "operations/swap.py settle_after_ambiguity builds its AmbiguousOutcomeError from the exception's type "
-    "and status only: Azure's x-ms-request-id (and error code) of the failed POST are dropped, unlike "
-    "boundary.classify's ambiguous message"
-)
-PREVIEW_NO_REQUEST_ID = (
-    "operations/swap.py slot_config's AmbiguousOutcomeError names only the exception type: no HTTP status, "
-    "no error code, no x-ms-request-id of the failed applySlotConfig"
-)
 
 SWAP_CONFLICT = {
     "Code": "Conflict",
@@ -395,7 +379,7 @@ def swap_cells() -> list[Cell]:
     p = "/slots/staging/slotsswap$"
     return [
         *throttling_cells(lambda **f: at("POST", p, **f)),
-        *arm_cells(p, ambiguous=True, bug=SWAP_NO_REQUEST_ID),
+        *arm_cells(p, ambiguous=True),
         Cell("503 forever", at("POST", p, status=503, times=None), "failed", "AzureRequestError", ("HTTP 503", "transient"), writes=4),
         Cell("409 swap in progress", at("POST", p, status=409, body=SWAP_CONFLICT), "failed", "SwapInProgressError", ("HTTP 409", "another operation is in progress", "request id"), writes=1),
         Cell("swap failed", at("GET", "/slots/staging/operationresults/", status=400, body=SWAP_FAILED, times=None), "failed", "PermanentAzureError", ("did not respond to http ping", "request id"), writes=1),
@@ -410,7 +394,7 @@ def preview_cells() -> list[Cell]:
     p = "/slots/staging/applySlotConfig$"
     return [
         *throttling_cells(lambda **f: at("POST", p, **f)),
-        *arm_cells(p, ambiguous=True, bug=PREVIEW_NO_REQUEST_ID),
+        *arm_cells(p, ambiguous=True),
         Cell("503 forever", at("POST", p, status=503, times=None), "failed", "AzureRequestError", ("HTTP 503", "transient"), writes=4),
         Cell("409 swap in progress", at("POST", p, status=409, body=SWAP_CONFLICT), "failed", "SwapInProgressError", ("HTTP 409", "another operation is in progress", "request id"), writes=1),
         Cell("403 AuthorizationFailed", nothing, "failed", "PermanentAzureError", ("AuthorizationFailed", "applySlotConfig/action"), conn="reader", writes=1),
@@ -460,22 +444,6 @@ def settings_cells() -> list[Cell]:
 # -- container ----------------------------------------------------------------------------------
 
 
-CONTAINER_PATCH_NOT_RETRIED = {
-    "502": (
-        "operations/container.py set_container_image PATCHes config/web (documented as safe to send twice) "
-        "but azure-core retries a PATCH only on 500/503/504: a 502 fails the task at once"
-    ),
-    "reset before applied": (
-        "set_container_image catches only HttpResponseError: a connection reset on the PATCH escapes "
-        "unclassified (azure-core ServiceResponseError, no provider class, no advice) and is not retried"
-    ),
-    "reset after applied": (
-        "set_container_image catches only HttpResponseError: a connection reset on the PATCH escapes "
-        "unclassified (azure-core ServiceResponseError, no provider class, no advice) and is not retried"
-    ),
-}
-
-
 def crashloop(world: Any, site: Any) -> None:
     world.emu.set_image_behaviour("myacr.azurecr.io/matrix:broken", "crashloop")
 
@@ -484,10 +452,7 @@ def container_cells() -> list[Cell]:
     p = "/config/web$"
     return [
         *throttling_cells(lambda **f: at("PATCH", p, **f)),
-        *[
-            replace(c, xfail=CONTAINER_PATCH_NOT_RETRIED.get(c.fault))
-            for c in arm_cells(p, "PATCH", ambiguous=False)
-        ],
+        *arm_cells(p, "PATCH", ambiguous=False),
         Cell("503 forever", at("PATCH", p, status=503, times=None), "failed", "AzureRequestError", ("HTTP 503", "transient"), writes=4),
         Cell("probe 503 twice", probe("/", status=503, times=2), "success", writes=1),
         Cell("probe 503 forever", probe("/", status=503, times=None), "failed", "WaitTimeout", ("did not serve within", "503"), writes=1),
@@ -533,8 +498,8 @@ FAMILIES: dict[str, tuple[str, Callable[[], list[Cell]], dict[str, Any]]] = {
     "matrix_endpoint_post": ("endpoint", endpoint_post_cells, {"method": "POST", "path": "/api/work", "json": {"n": 1}, "request_timeout": 1}),
     "matrix_deploy": ("deploy", deploy_cells, {}),
     "matrix_deploy_deferred": ("deploy", deploy_deferred_cells, {"deferrable": True}),
-    "matrix_deployment_poke": ("deployment", deployment_sensor_cells, {**SENSOR, "timeout": 20}),
-    "matrix_deployment_deferred": ("deployment", deployment_sensor_cells, {"poke_interval": 5, "timeout": 60, "deferrable": True}),
+    "matrix_deployment_poke": ("deployment", lambda: deployment_sensor_cells(poke=True), {**SENSOR, "timeout": 20}),
+    "matrix_deployment_deferred": ("deployment", lambda: deployment_sensor_cells(poke=False), {"poke_interval": 5, "timeout": 60, "deferrable": True}),
     "matrix_swap": ("swap", swap_cells, SWAP),
     "matrix_swap_deferred": ("swap", swap_cells, {**SWAP, "deferrable": True}),
     "matrix_preview": ("preview", preview_cells, {**SWAP, "action": "preview"}),
