@@ -319,9 +319,11 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         from airflow_provider_appservice.errors import AppServiceError, DeploymentTimeout
+        from airflow_provider_appservice.operations.waits import check_event
 
         state: dict[str, Any] = dict(cast(dict, context["task_state_store"].get(STATE_KEY) or {}))
-        status = event.get("status")
+        # An error event raises the class the worker path raises; the rest is checked, not trusted.
+        status = check_event(event, "deployment", {"deployment_id": str, "log_url": str, "last_lines": list})["status"]
         if status == "success":
             self._outcome_status = str(event.get("deployment_status") or "Success")
             self.log.info("Deployment %s: %s", event.get("deployment_id"), event.get("message"))
