@@ -1,16 +1,25 @@
 """Health gating without I/O: is this answer healthy, and have we seen enough good ones in a row?
 
-The worker's sensor and the triggerer's trigger both drive these objects; only the HTTP call
-differs. A redirect is never healthy (App Service's Easy Auth answers an anonymous browser
-with a 302 to the login page, which must not pass for a live app).
+:class:`HealthWait` is the whole wait (the gate, the deadline, the pacing); the worker's sensor
+feeds it one probe per poke (:func:`probe_into`), the triggerer runs :func:`await_healthy`
+(``waits.adrive``) and TaskFlow code may run :func:`wait_until_healthy` (``waits.drive``): only
+the HTTP call differs. A redirect is never healthy (App Service's Easy Auth answers an anonymous
+browser with a 302 to the login page, which must not pass for a live app).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from airflow_provider_appservice.clock import Clock
+from airflow_provider_appservice.operations.waits import PollingWait, WaitOutcome, adrive, drive
+
+log = logging.getLogger(__name__)
 
 _MISSING = object()
 
@@ -137,3 +146,78 @@ async def aprobe(client: Any, path: str, check: HealthCheck, timeout: float) -> 
         return Probe(False, type(exc).__name__, None, (time.monotonic() - started) * 1000)
     healthy, why = check.judge(status, body)
     return Probe(healthy, why, status, (time.monotonic() - started) * 1000)
+
+
+# -- the whole wait: the gate, its deadline and pacing ----------------------------------------------
+
+
+def unhealthy_message(where: str, required: int, timeout: float, probes: int, history: Sequence[str]) -> str:
+    """Why a gate did not pass in time, naming the last probes' outcomes (poke, trigger and task alike)."""
+    last = "; ".join(list(history)[-5:]) or "none"
+    return f"{where} was not healthy {required} time(s) in a row within {timeout:g}s ({probes} probes; last: {last})."
+
+
+class HealthWait(PollingWait):
+    """:class:`HealthGate` with a deadline: passes after ``required`` healthy answers in a row,
+    times out at ``deadline`` with the probes' history. One bad answer never fails it (a flap
+    resets the streak); a probe that cannot authenticate raises from the driver, not here.
+    """
+
+    def __init__(self, where: str, *, required: int, deadline: float, timeout: float, interval: float) -> None:
+        if required < 1:
+            raise ValueError("required_consecutive must be at least 1")
+        super().__init__(deadline=deadline, timeout=timeout, interval=interval)
+        self.where = where
+        self.gate = HealthGate(required=required)
+
+    def on_probe(self, result: Probe) -> str:
+        """One probe's verdict; returns the log line for it."""
+        self.counted()
+        if self.gate.observe(result.healthy, result.why):
+            self.succeed(f"{self.where} healthy {self.gate.streak} time(s) in a row after {self.gate.probes} probes")
+        return (
+            f"probe {self.gate.probes} of {self.where}: {result.why} in {result.latency_ms:.0f} ms "
+            f"({self.gate.streak}/{self.gate.required} in a row)"
+        )
+
+    def timeout_message(self) -> str:
+        return unhealthy_message(self.where, self.gate.required, self.timeout, self.gate.probes, self.gate.history)
+
+
+def probe_into(client: Any, path: str, check: HealthCheck, timeout: float, wait: HealthWait, logger: Any = log) -> bool:
+    """One probe through the sync app pipeline, fed to the wait (a sensor's poke); True once it passed."""
+    logger.info("%s", wait.on_probe(probe(client, path, check, timeout)))
+    return wait.outcome is not None and wait.outcome.succeeded
+
+
+def wait_until_healthy(
+    client: Any,
+    path: str,
+    check: HealthCheck,
+    timeout: float,
+    wait: HealthWait,
+    *,
+    clock: Clock | None = None,
+    logger: Any = log,
+) -> WaitOutcome:
+    """Sync driver: probe until the wait decides (``wait.deadline`` in ``clock.now()``)."""
+    return drive(wait, lambda: probe_into(client, path, check, timeout, wait, logger), clock)
+
+
+async def await_healthy(
+    client: Any,
+    path: str,
+    check: HealthCheck,
+    timeout: float,
+    wait: HealthWait,
+    *,
+    clock: Clock | None = None,
+    logger: Any = log,
+) -> WaitOutcome:
+    """Async driver (the trigger's): the same wait through the async app pipeline;
+    ``wait.deadline`` is epoch seconds (``clock.wall()``)."""
+
+    async def look() -> None:
+        logger.info("%s", wait.on_probe(await aprobe(client, path, check, timeout)))
+
+    return await adrive(wait, look, clock)

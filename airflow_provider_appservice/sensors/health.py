@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_appservice.operations.endpoint import AppEndpoint
-    from airflow_provider_appservice.operations.health import HealthCheck, HealthGate
+    from airflow_provider_appservice.operations.health import HealthCheck, HealthWait
 
 
 class AppServiceHealthSensor(AppServiceBaseSensor):
@@ -89,7 +89,7 @@ class AppServiceHealthSensor(AppServiceBaseSensor):
                 f"{self.task_id}: mode='reschedule' forgets the streak of good answers between pokes; "
                 "use deferrable=True (or mode='poke') with required_consecutive > 1"
             )
-        self._gate: HealthGate | None = None
+        self._wait: HealthWait | None = None
         self._client: Any = None
 
     def _apply_templated_timing(self) -> None:
@@ -119,29 +119,27 @@ class AppServiceHealthSensor(AppServiceBaseSensor):
         return resolve_endpoint(site, self.hook.identity, self.base_url), scope
 
     def poke(self, context: Context) -> bool:
-        from airflow_provider_appservice.operations.health import HealthGate, probe
+        from airflow_provider_appservice.operations.health import HealthWait, probe_into
 
         if self._client is None:
             endpoint, scope = self._endpoint(context)
             self._client = self.hook.get_app_client(scope, endpoint.hosts, endpoint.base_url)
-            self._gate = HealthGate(required=self.required_consecutive)
-        assert self._gate is not None
-        result = probe(self._client, self.path, self._check(), self.request_timeout)
-        passed = self._gate.observe(result.healthy, result.why)
-        self.log.info(
-            "probe %d of %s%s: %s in %.0f ms (%d/%d in a row)",
-            self._gate.probes,
-            self.target.label,
-            self.path,
-            result.why,
-            result.latency_ms,
-            self._gate.streak,
-            self._gate.required,
-        )
-        return passed
+            # Airflow's poke loop bounds the pokes; the wait's deadline only words the messages.
+            self._wait = HealthWait(
+                f"{self.target.label}{self.path}",
+                required=self.required_consecutive,
+                deadline=self.hook.clock.now() + self.timeout,
+                timeout=self.timeout,
+                interval=self.poke_interval,
+            )
+        assert self._wait is not None
+        return probe_into(self._client, self.path, self._check(), self.request_timeout, self._wait, self.log)
 
-    def _history(self, outcomes: Sequence[str]) -> str:
-        return "; ".join(outcomes[-5:]) or "none"
+    def _timed_out(self, probes: int, history: Sequence[str]) -> str:
+        from airflow_provider_appservice.operations.health import unhealthy_message
+
+        where = f"{self.target.label}{self.path}"
+        return unhealthy_message(where, self.required_consecutive, self.timeout, probes, history)
 
     def execute(self, context: Context) -> Any:
         self._apply_templated_timing()
@@ -149,11 +147,9 @@ class AppServiceHealthSensor(AppServiceBaseSensor):
             try:
                 return super().execute(context)
             except AirflowSensorTimeout as exc:
-                gate = self._gate
+                gate = self._wait.gate if self._wait else None
                 raise AirflowSensorTimeout(
-                    f"{self.target.label}{self.path} was not healthy {self.required_consecutive} time(s) in a row "
-                    f"within {self.timeout:g}s ({gate.probes if gate else 0} probes; last: "
-                    f"{self._history(gate.history if gate else [])}). {exc}"
+                    f"{self._timed_out(gate.probes if gate else 0, gate.history if gate else [])} {exc}"
                 ) from None
             finally:
                 self.hook.close()  # the app pipeline the pokes shared, and the ARM client
@@ -185,6 +181,7 @@ class AppServiceHealthSensor(AppServiceBaseSensor):
                 check=check,
                 request_timeout=self.request_timeout,
                 deadline=deadline,
+                timeout=self.timeout,
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=backstop),
@@ -196,13 +193,10 @@ class AppServiceHealthSensor(AppServiceBaseSensor):
         from airflow_provider_appservice.errors import AppServiceError
         from airflow_provider_appservice.operations.waits import SUCCESS, TIMEOUT, check_event
 
-        status = check_event(event, "health", {"probes": int, "history": list})["status"]
-        if status == TIMEOUT:
-            raise AirflowSensorTimeout(
-                f"{self.target.label}{self.path} was not healthy {self.required_consecutive} time(s) in a row "
-                f"within {self.timeout:g}s ({event.get('probes', 0)} probes; last: "
-                f"{self._history(event.get('history') or [])})."
-            )
-        if status != SUCCESS:
-            raise AppServiceError(str(event.get("message") or "the health trigger failed"))
-        self.log.info("%s%s healthy after %s probes", self.target.label, self.path, event.get("probes"))
+        checked = check_event(event, "health", {"probes": int, "history": list})
+        if checked["status"] == TIMEOUT:
+            history = [str(h) for h in checked["history"] or []]
+            raise AirflowSensorTimeout(self._timed_out(checked["probes"] or 0, history))
+        if checked["status"] != SUCCESS:
+            raise AppServiceError(checked["message"] or "the health trigger failed")
+        self.log.info("%s%s healthy after %s probes", self.target.label, self.path, checked["probes"])

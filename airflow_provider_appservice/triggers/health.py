@@ -14,10 +14,13 @@ class AppServiceHealthTrigger(AppServiceBaseTrigger):
     """Probe ``path`` until ``required_consecutive`` healthy answers in a row, or until
     ``deadline`` (epoch seconds; the sensor's timeout) with the last probes' outcomes.
 
-    Kwargs hold no secret: the audience's *scope*, host names and the check. The app pipeline
-    comes from the hook, shared per loop and (identity, audience, hosts, base URL) and closed by
-    its last user, also when the trigger is cancelled; the loop's credential is closed with the
-    loop's last shared client.
+    The decisions are the worker's (``operations.health.HealthWait``); this trigger only runs
+    the async driver (``operations.health.await_healthy``). Kwargs hold no secret: the
+    audience's *scope*, host names and the check. The app pipeline comes from the hook, shared
+    per loop and (identity, audience, hosts, base URL) and closed by its last user, also when
+    the trigger is cancelled; the loop's credential is closed with the loop's last shared client.
+    ``deadline`` None (triggers stored by earlier versions): no deadline of its own.
+    ``timeout``: the sensor's timeout in seconds, for the messages.
     """
 
     def __init__(
@@ -31,6 +34,7 @@ class AppServiceHealthTrigger(AppServiceBaseTrigger):
         check: dict[str, Any],
         request_timeout: float,
         deadline: float | None = None,
+        timeout: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -42,6 +46,7 @@ class AppServiceHealthTrigger(AppServiceBaseTrigger):
         self.check = check
         self.request_timeout = request_timeout
         self.deadline = deadline
+        self.timeout = timeout
 
     def extra_kwargs(self) -> dict[str, Any]:
         return {
@@ -53,39 +58,34 @@ class AppServiceHealthTrigger(AppServiceBaseTrigger):
             "check": self.check,
             "request_timeout": self.request_timeout,
             "deadline": self.deadline,
+            "timeout": self.timeout,
         }
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        import math
+
         from azure.core.exceptions import AzureError
 
         from airflow_provider_appservice.errors import AppServiceError
         from airflow_provider_appservice.hooks.app_service import AppServiceHook
-        from airflow_provider_appservice.operations.health import HealthCheck, HealthGate, aprobe
+        from airflow_provider_appservice.operations.health import HealthCheck, HealthWait, await_healthy
+        from airflow_provider_appservice.operations.waits import outcome_event
 
         check = HealthCheck(**{**self.check, "expected_status": tuple(self.check.get("expected_status", (200,)))})
-        gate = HealthGate(required=self.required_consecutive)
         hook = AppServiceHook(azure_app_service_conn_id=self.azure_app_service_conn_id)
+        deadline = math.inf if self.deadline is None else float(self.deadline)
+        wait = HealthWait(
+            f"{self.label}{self.path}",
+            required=self.required_consecutive,
+            deadline=deadline,
+            timeout=self.timeout if self.timeout is not None else max(deadline - hook.clock.wall(), 0.0),
+            interval=self.poll_interval,
+        )
         try:
             async with hook.shared_app_client(self.scope, self.hosts, self.base_url) as client:
-                while True:
-                    result = await aprobe(client, self.path, check, self.request_timeout)
-                    passed = gate.observe(result.healthy, result.why)
-                    self.log.info(
-                        "probe %d of %s%s: %s in %.0f ms (%d/%d in a row)",
-                        gate.probes,
-                        self.label,
-                        self.path,
-                        result.why,
-                        result.latency_ms,
-                        gate.streak,
-                        gate.required,
-                    )
-                    if passed:
-                        yield TriggerEvent({"status": "success", "probes": gate.probes})
-                        return
-                    if self.deadline is not None and hook.clock.wall() + self.poll_interval > self.deadline:
-                        yield TriggerEvent({"status": "timeout", "probes": gate.probes, "history": gate.history})
-                        return
-                    await hook.clock.asleep(self.poll_interval)
+                outcome = await await_healthy(
+                    client, self.path, check, self.request_timeout, wait, clock=hook.clock, logger=self.log
+                )
+                yield TriggerEvent(outcome_event(outcome, probes=wait.gate.probes, history=wait.gate.history))
         except (AppServiceError, AzureError) as exc:
             yield error_event(f"Probing {self.label}{self.path}", exc)

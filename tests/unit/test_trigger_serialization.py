@@ -20,7 +20,7 @@ TARGET = {
     "poll_interval": 3.0,
 }
 EXTRA = {
-    "AppServiceStateTrigger": {"target_state": "Stopped"},
+    "AppServiceStateTrigger": {"target_state": "Stopped", "deadline": 1.8e9, "timeout": 300.0},
     "AppServiceSwapTrigger": {
         "target_slot": None,
         "deadline": 1.8e9,
@@ -46,6 +46,8 @@ EXTRA = {
             "regex": None,
         },
         "request_timeout": 5.0,
+        "deadline": 1.8e9,
+        "timeout": 300.0,
     },
     "AppServiceContainerReadyTrigger": {
         "image": "myacr.azurecr.io/shop:2.0",
@@ -92,3 +94,13 @@ def test_serialize_round_trips_through_json(cls):
     again = getattr(importlib.import_module(module), name)(**stored)
     assert again.serialize() == (classpath, kwargs)
     assert type(again) is cls
+
+
+@pytest.mark.parametrize("name", ["AppServiceStateTrigger", "AppServiceHealthTrigger"])
+def test_a_trigger_stored_without_a_deadline_still_loads(name):
+    """Triggers stored by an earlier version carry no deadline (or timeout): they still load."""
+    (cls,) = [c for c in trigger_classes() if c.__name__ == name]
+    old = {k: v for k, v in EXTRA[name].items() if k not in ("deadline", "timeout")}
+    trigger = cls(**TARGET, **old)
+    assert trigger.deadline is None and trigger.timeout is None
+    assert json.loads(json.dumps(trigger.serialize()[1]))["deadline"] is None
