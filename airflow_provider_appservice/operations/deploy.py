@@ -29,6 +29,7 @@ from airflow_provider_appservice.clock import Clock
 from airflow_provider_appservice.errors import (
     AmbiguousOutcomeError,
     AppServiceError,
+    AzureRequestError,
     DeploymentRefused,
     DeploymentTimeout,
 )
@@ -56,6 +57,7 @@ class _Busy(Exception):
         self.status_code = status
         self.response = _Headers(headers)
         self.text = text
+        self.request_id = request_id_of(self.response)
         super().__init__(f"HTTP {status}")
 
 
@@ -186,7 +188,14 @@ def upload(
             raise DeploymentTimeout(
                 f"Another deployment kept {target.label} busy (HTTP 409) past the timeout; nothing was deployed"
             ) from None
-        raise AppServiceError(f"Kudu on {target.label} kept answering HTTP {exc.status_code}: {exc.text}") from None
+        raise AzureRequestError(
+            f"Deploying to '{target.label}'",
+            status=exc.status_code,
+            code=None,
+            message=f"Kudu kept answering HTTP {exc.status_code} (refused before acting; nothing was deployed): "
+            f"{exc.text[:200]}",
+            request_id=exc.request_id,
+        ) from None
     except (ServiceRequestError, ServiceResponseError) as exc:
         error = classify(f"Deploying to '{target.label}'", exc, idempotent=False)
         if isinstance(error, AmbiguousOutcomeError):

@@ -145,12 +145,8 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
     def _change(self) -> SettingsChange:
         """The requested change, every name and value checked before any call (values never shown)."""
         from airflow_provider_appservice.errors import TaskArgumentError
-        from airflow_provider_appservice.operations.settings import (
-            ConnectionString,
-            SettingsChange,
-            setting_name_problem,
-            setting_value,
-        )
+        from airflow_provider_appservice.operations.setting_rules import setting_name_problem, setting_value
+        from airflow_provider_appservice.operations.settings import ConnectionString, SettingsChange
 
         def names(value: Any, field: str) -> tuple[str, ...]:
             if value is None:

@@ -235,6 +235,6 @@ def test_settle_after_ambiguity(views: list[SlotView], checks: int, expected: st
             settle()
         message = str(info.value)
         assert expected in message, why
-        assert "HttpResponseError, HTTP 502" in message  # which failure, for the log
+        assert "HTTP 502, BadGateway" in message  # which failure, for the log
         assert read.count == max(1, checks)
     assert slept == sleeps, why
