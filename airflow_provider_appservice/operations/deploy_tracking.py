@@ -386,13 +386,17 @@ def poke_deployment(
     tracker: DeploymentTracker,
     follower: LogFollower,
     *,
+    next_poke_at: float | None = None,
     logger: logging.Logger | Any = log,
 ) -> Outcome | None:
     """One poke: a status request, and at once the next while the tracker says one is due (a phase
-    just changed); the outcome when tracking ended, with the log read to its end on a failure."""
+    just changed); the outcome when tracking ended, with the log read to its end on a failure.
+    ``next_poke_at`` (the clock's time of the next poke): past the deadline, tracking ends now."""
     step_once(scm, arm, target, tracker, logger=logger, follower=follower)
     while tracker.due_now:
         step_once(scm, arm, target, tracker, logger=logger, follower=follower)
+    if next_poke_at is not None:
+        tracker.expire_by(next_poke_at)
     if tracker.outcome is not None and not tracker.outcome.succeeded:
         read_log(scm, tracker, follower, logger, final=True)
     return tracker.outcome

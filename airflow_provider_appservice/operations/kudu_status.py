@@ -190,6 +190,14 @@ class DeploymentTracker:
     def step(self) -> Step:
         return Step(self.phase, self.deployment_id)
 
+    def expire_by(self, now: float) -> Outcome | None:
+        """For a caller that cannot look again before ``now`` (a sensor's next poke): end at the
+        deadline now if it will have passed by then, so the outcome says why (a bare sensor
+        timeout would not name the last status, or the 503s every request got)."""
+        if self.outcome is None and now > self.deadline:
+            self._time_out()
+        return self.outcome
+
     def next_wait(self, now: float) -> float | None:
         """Seconds to wait before the next request; None when tracking is over (a timeout
         sets :attr:`outcome`). A Retry-After is a floor: if honouring it would cross the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -63,14 +64,28 @@ class AppServiceDeploymentSensor(AppServiceBaseSensor):
         target = self.target
         scm = self._scm()
         if self._tracker is None:
-            # The sensor's own timeout bounds the wait; the tracker only decides what things mean.
+            # The tracker ends the wait at the sensor's timeout (before Airflow's own bare
+            # AirflowSensorTimeout would), so the failure names the last status or the failures seen.
+            # Airflow's poke loop sleeps and checks its timeout on real monotonic time, not on the
+            # hook's clock, so this deadline is measured the same way.
             self._tracker = DeploymentTracker(
-                str(self.deployment_id or "latest"), slot=bool(target.slot), timeout=float(self.timeout) or 1e9
+                str(self.deployment_id or "latest"),
+                slot=bool(target.slot),
+                started=time.monotonic(),
+                timeout=float(self.timeout) or 1e9,
             )
             self._follower = LogFollower()
             self.push_portal_link(context, self._resource_id)
         tracker = self._tracker
-        outcome = poke_deployment(scm, self.hook.get_conn(), target, tracker, self._follower, logger=self.log)
+        outcome = poke_deployment(
+            scm,
+            self.hook.get_conn(),
+            target,
+            tracker,
+            self._follower,
+            next_poke_at=time.monotonic() + float(self.poke_interval),
+            logger=self.log,
+        )
         if tracker.deployment_id:
             context["ti"].xcom_push(
                 key=DEPLOYMENT_LOG_URL_KEY,
