@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_appservice.boundary import classify
 from airflow_provider_appservice.clock import Clock
-from airflow_provider_appservice.errors import AzureRequestError, DeploymentFailed, DeploymentTimeout
+from airflow_provider_appservice.errors import DeploymentTimeout
 from airflow_provider_appservice.operations.deploy import json_body, scm_error
+from airflow_provider_appservice.operations.deploy_outcome import log_url_of
 from airflow_provider_appservice.operations.kudu_log import LogFollower
 from airflow_provider_appservice.operations.kudu_status import DeploymentTracker, Outcome, Phase
 from airflow_provider_appservice.operations.targets import AppTarget
@@ -124,30 +125,9 @@ def _on_poll_error(tracker: Any, target: AppTarget, deployment_id: str | None, e
     ) from None
 
 
-def failure_from_event(label: str, event: Mapping[str, Any], message: str) -> DeploymentFailed:
-    """The error a failed deployment ends a task with: status, last log lines, log URL."""
-    lines = "\n".join(f"  {line}" for line in event.get("last_lines") or []) or "  (the deployment log is empty)"
-    return DeploymentFailed(
-        f"Deployment {event.get('deployment_id')} to {label} failed "
-        f"({event.get('deployment_status')}): {message}\nLast log lines:\n{lines}\n"
-        f"Deployment log: {event.get('log_url') or 'n/a'}",
-        deployment_id=event.get("deployment_id"),
-        status=str(event.get("deployment_status")),
-        log_url=event.get("log_url"),
-    )
-
-
 def _feed_runtime(tracker: DeploymentTracker, target: AppTarget, answer: tuple[int, Any]) -> list[str]:
     status, props = answer
     return tracker.on_runtime(status, props if status != 404 else None)
-
-
-def _log_url(scm_base: str, tracker: DeploymentTracker) -> str | None:
-    if tracker.log_url:
-        return tracker.log_url
-    if tracker.deployment_id:
-        return f"{scm_base}/api/deployments/{tracker.deployment_id}/log"
-    return None
 
 
 def _https_path(url: str, scm_base: str) -> str:
@@ -166,7 +146,7 @@ def read_log(
     from azure.core.rest import HttpRequest
 
     base = scm.format_url("")
-    url = _log_url(base, tracker)
+    url = log_url_of(base, tracker)
     if not url:
         return
     try:
@@ -242,45 +222,6 @@ def track(
     return tracker.outcome
 
 
-def unanswered_error(outcome: Outcome, target: AppTarget, log_url: str | None) -> AzureRequestError:
-    """The deadline came while Azure kept failing the status requests: say that (status and all),
-    not "still Pending". Transient: a retry of the task reconnects to the deployment."""
-    reason = str(outcome.unanswered)
-    status = int(reason.removeprefix("HTTP ")) if reason.startswith("HTTP ") and reason[5:].isdigit() else None
-    return AzureRequestError(
-        f"Reading the deployment status of '{target.label}'",
-        status=status,
-        code=None,
-        message=outcome.message,
-        hint=f"The deployment may still complete; a retry of this task reconnects to it. Log: {log_url or 'n/a'}",
-    )
-
-
-def raise_for_outcome(
-    outcome: Outcome, target: AppTarget, tracker: DeploymentTracker, scm_base: str, last_lines: list[str]
-) -> None:
-    """Turn a failed or timed-out outcome into the error the task fails with."""
-    if outcome.succeeded:
-        return
-    log_url = _log_url(scm_base, tracker)
-    where = f"deployment {tracker.deployment_id}" if tracker.deployment_id else "the deployment"
-    if outcome.timed_out and outcome.unanswered:
-        raise unanswered_error(outcome, target, log_url)
-    if outcome.timed_out:
-        raise DeploymentTimeout(
-            f"{where} to {target.label} did not finish: {outcome.message}. It may still complete; a retry of "
-            f"this task reconnects to it. Log: {log_url or 'n/a'}"
-        )
-    tail = "\n".join(f"  {line}" for line in last_lines) if last_lines else "  (the deployment log is empty)"
-    raise DeploymentFailed(
-        f"{where} to {target.label} failed ({outcome.status}): {outcome.message}\nLast log lines:\n{tail}\n"
-        f"Deployment log: {log_url or 'n/a'}",
-        deployment_id=tracker.deployment_id,
-        status=outcome.status,
-        log_url=log_url,
-    )
-
-
 # -- tracking (async, for the trigger) -----------------------------------------------------------
 
 
@@ -291,7 +232,7 @@ async def aread_log(
     from azure.core.rest import HttpRequest
 
     base = scm.format_url("")
-    url = _log_url(base, tracker)
+    url = log_url_of(base, tracker)
     if not url:
         return
     try:

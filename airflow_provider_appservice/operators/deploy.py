@@ -302,7 +302,8 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
                 method_name="execute_complete",
                 timeout=timedelta(seconds=remaining + 300),
             )
-        from airflow_provider_appservice.operations.deploy_tracking import raise_for_outcome, track
+        from airflow_provider_appservice.operations.deploy_outcome import raise_for_outcome
+        from airflow_provider_appservice.operations.deploy_tracking import track
         from airflow_provider_appservice.operations.kudu_log import LogFollower
 
         scm = self._scm(str(state.get("scm_host") or self._site().scm_host_name))
@@ -335,7 +336,7 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
                 f"of this task reconnects to it. Log: {event.get('log_url') or 'n/a'}"
             )
         if status == "failed":
-            from airflow_provider_appservice.operations.deploy_tracking import failure_from_event
+            from airflow_provider_appservice.operations.deploy_outcome import failure_from_event
 
             raise failure_from_event(self.target.label, event, message)
         raise AppServiceError(message)

@@ -57,7 +57,8 @@ class AppServiceDeploymentSensor(AppServiceBaseSensor):
         return self.hook.get_scm_client(self._scm_host)  # one client for every poke of this hook
 
     def poke(self, context: Context) -> PokeReturnValue:
-        from airflow_provider_appservice.operations.deploy_tracking import poke_deployment, raise_for_outcome
+        from airflow_provider_appservice.operations.deploy_outcome import raise_for_outcome
+        from airflow_provider_appservice.operations.deploy_tracking import poke_deployment
         from airflow_provider_appservice.operations.kudu_log import LogFollower
         from airflow_provider_appservice.operations.kudu_status import DeploymentTracker
 
@@ -145,7 +146,7 @@ class AppServiceDeploymentSensor(AppServiceBaseSensor):
         if status == "timeout":
             raise DeploymentTimeout(f"{self.target.label}: {message}")
         if status == "failed":
-            from airflow_provider_appservice.operations.deploy_tracking import failure_from_event
+            from airflow_provider_appservice.operations.deploy_outcome import failure_from_event
 
             raise failure_from_event(self.target.label, event, message)
         raise AppServiceError(message)

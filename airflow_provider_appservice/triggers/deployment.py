@@ -53,7 +53,8 @@ class AppServiceDeploymentTrigger(AppServiceBaseTrigger):
 
         from airflow_provider_appservice.errors import AppServiceError, TokenPinningError
         from airflow_provider_appservice.hooks.app_service import AppServiceHook
-        from airflow_provider_appservice.operations.deploy_tracking import atrack, unanswered_error
+        from airflow_provider_appservice.operations.deploy_outcome import unanswered_error
+        from airflow_provider_appservice.operations.deploy_tracking import atrack
         from airflow_provider_appservice.operations.kudu_log import LogFollower
         from airflow_provider_appservice.operations.kudu_status import DeploymentTracker
         from airflow_provider_appservice.operations.sites import aget_site
