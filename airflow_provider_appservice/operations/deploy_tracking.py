@@ -11,7 +11,7 @@ trigger :func:`atrack`. Nothing here knows Airflow.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_appservice.boundary import classify
@@ -138,6 +138,28 @@ def _https_path(url: str, scm_base: str) -> str:
     return f"{scm_base}{parts.path}" + (f"?{parts.query}" if parts.query else "")
 
 
+def _log_reads(
+    base: str, tracker: DeploymentTracker, follower: LogFollower, logger: logging.Logger | Any, final: bool
+) -> Generator[str, Any, None]:
+    """What reading the deployment log means, without I/O: yields each path to GET and is sent its
+    JSON body (None unless 200); logs the new lines. :func:`read_log` and :func:`aread_log` only
+    do the requests."""
+    url = log_url_of(base, tracker)
+    if not url:
+        return
+    entries = yield _https_path(url, base)
+    if not isinstance(entries, list):
+        return
+    lines, details = follower.on_entries([e for e in entries if isinstance(e, Mapping)], final=final)
+    for line in lines:
+        logger.info("Kudu log: %s", line)
+    for detail_url in details:
+        sub = yield _https_path(detail_url, base)
+        if isinstance(sub, list):
+            for line in follower.on_details([e for e in sub if isinstance(e, Mapping)]):
+                logger.info("Kudu log: %s", line)
+
+
 def read_log(
     scm: PipelineClient, tracker: DeploymentTracker, follower: LogFollower, logger: logging.Logger | Any, final: bool
 ) -> None:
@@ -145,24 +167,14 @@ def read_log(
     from azure.core.exceptions import AzureError
     from azure.core.rest import HttpRequest
 
-    base = scm.format_url("")
-    url = log_url_of(base, tracker)
-    if not url:
-        return
+    reads = _log_reads(scm.format_url(""), tracker, follower, logger, final)
     try:
-        response = scm.send_request(HttpRequest("GET", _https_path(url, base)))
-        entries = json_body(response) if response.status_code == 200 else None
-        if not isinstance(entries, list):
-            return
-        lines, details = follower.on_entries([e for e in entries if isinstance(e, Mapping)], final=final)
-        for line in lines:
-            logger.info("Kudu log: %s", line)
-        for detail_url in details:
-            r = scm.send_request(HttpRequest("GET", _https_path(detail_url, base)))
-            sub = json_body(r) if r.status_code == 200 else None
-            if isinstance(sub, list):
-                for line in follower.on_details([e for e in sub if isinstance(e, Mapping)]):
-                    logger.info("Kudu log: %s", line)
+        path = next(reads)
+        while True:
+            response = scm.send_request(HttpRequest("GET", path))
+            path = reads.send(json_body(response) if response.status_code == 200 else None)
+    except StopIteration:
+        return
     except AzureError as exc:
         logger.warning("Could not read the deployment log (%s); continuing", type(exc).__name__)
 
@@ -228,29 +240,19 @@ def track(
 async def aread_log(
     scm: AsyncPipelineClient, tracker: DeploymentTracker, follower: LogFollower, logger: Any, final: bool
 ) -> None:
+    """Async twin of :func:`read_log`: the same reads (:func:`_log_reads`), awaited."""
     from azure.core.exceptions import AzureError
     from azure.core.rest import HttpRequest
 
-    base = scm.format_url("")
-    url = log_url_of(base, tracker)
-    if not url:
-        return
+    reads = _log_reads(scm.format_url(""), tracker, follower, logger, final)
     try:
-        response = await scm.send_request(HttpRequest("GET", _https_path(url, base)))
-        await response.read()
-        entries = json_body(response) if response.status_code == 200 else None
-        if not isinstance(entries, list):
-            return
-        lines, details = follower.on_entries([e for e in entries if isinstance(e, Mapping)], final=final)
-        for line in lines:
-            logger.info("Kudu log: %s", line)
-        for detail_url in details:
-            r = await scm.send_request(HttpRequest("GET", _https_path(detail_url, base)))
-            await r.read()
-            sub = json_body(r) if r.status_code == 200 else None
-            if isinstance(sub, list):
-                for line in follower.on_details([e for e in sub if isinstance(e, Mapping)]):
-                    logger.info("Kudu log: %s", line)
+        path = next(reads)
+        while True:
+            response = await scm.send_request(HttpRequest("GET", path))
+            await response.read()
+            path = reads.send(json_body(response) if response.status_code == 200 else None)
+    except StopIteration:
+        return
     except AzureError as exc:
         logger.warning("Could not read the deployment log (%s); continuing", type(exc).__name__)
 

@@ -189,8 +189,10 @@ def chromium_path() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(chromium_path: Path) -> Iterator[Any]:
+    """Package-scoped: Playwright's sync API keeps an event loop running in the main thread while
+    it lives, and every later test that runs a coroutine (asyncio.run) would find it."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
