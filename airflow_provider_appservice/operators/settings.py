@@ -211,7 +211,7 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
         if problems:
             raise TaskArgumentError("settings", "; ".join(problems), "name each setting in one place only")
         verify = self._verify_mode()
-        timeout = check_positive(self.key_vault_reference_timeout, "key_vault_reference_timeout")
+        timeout = check_positive(self.key_vault_reference_timeout, "key_vault_reference_timeout", allow_zero=True)
         interval = check_positive(self.poll_interval, "poll_interval", allow_zero=True)
 
         target = self.target

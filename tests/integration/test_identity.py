@@ -178,3 +178,43 @@ def test_connection_test_succeeds_and_counts_apps(world, monkeypatch, use_conn):
     ok, text = AppServiceHook(azure_app_service_conn_id=conn_id).test_connection()
     assert ok, text
     assert "can read 1 app(s)" in text
+
+
+@pytest.mark.parametrize(
+    ("breakage", "status", "says"),
+    [
+        ("no-role", 403, "Key Vault Secrets User"),
+        ("no-secret", 404, "key_vault_secret_name"),
+    ],
+)
+def test_key_vault_bootstrap_refusals_are_permanent_and_name_the_fix(
+    world, monkeypatch, use_conn, breakage, status, says
+):
+    """The bootstrap identity may not read the secret (403) or the secret is missing (404): a fix is
+    needed, not a retry, on the sync and the async path alike."""
+    from airflow_provider_appservice.errors import PermanentAzureError
+    from airflow_provider_appservice.operations.sites import aget_site
+    from airflow_provider_appservice.operators.base import APP_SERVICE_RETRY_POLICY
+
+    fields = setup_identity(world, "key_vault_service_principal", monkeypatch)
+    fields["extra"]["key_vault_secret_name"] = "missing-secret" if breakage == "no-secret" else "sp-credential"
+    if breakage == "no-role":
+        vault = fields["extra"]["key_vault_url"]
+        bootstrap = world.emu.add_managed_identity(world.tenant)  # a new machine identity without the role
+        world.emu.use_system_identity(bootstrap)
+        assert vault
+    conn_id = use_conn(f"kv_{breakage.replace('-', '_')}", fields)
+    hook = AppServiceHook(azure_app_service_conn_id=conn_id)
+    with pytest.raises(PermanentAzureError) as sync_info:
+        get_site(hook.get_conn(), world.resource_group, "shop")
+
+    async def read_async() -> None:
+        async with hook.shared_arm_client() as client:
+            await aget_site(client, world.resource_group, "shop")
+
+    with pytest.raises(PermanentAzureError) as async_info:
+        asyncio.run(read_async())
+    for info in (sync_info, async_info):
+        text = str(info.value)
+        assert info.value.status == status and says in text and "Key Vault bootstrap" in text
+        assert APP_SERVICE_RETRY_POLICY.evaluate(info.value, 1, 3).action.value == "fail"
