@@ -8,15 +8,14 @@ when its host is one the site reports or one the *connection's owner* listed in
 from __future__ import annotations
 
 import logging
-import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from airflow_provider_appservice.boundary import classify, status_of, was_not_applied
-from airflow_provider_appservice.clock import Clock
+from airflow_provider_appservice.clock import Clock, default_clock
 from airflow_provider_appservice.errors import (
     AmbiguousOutcomeError,
     AzureRequestError,
@@ -155,31 +154,18 @@ def call_app(
     from azure.core.exceptions import ServiceRequestError, ServiceResponseError
     from azure.core.rest import HttpRequest
 
+    clock = clock or default_clock()
     method = method.upper()
-    request_headers = check_headers(headers)
-    has_key = any(k.lower() == "idempotency-key" for k in request_headers)
-    if idempotency_key and method not in IDEMPOTENT_METHODS and not has_key:
-        # One key for every attempt of this call: the app can drop the duplicates.
-        request_headers["Idempotency-Key"] = str(uuid.uuid4())
-        has_key = True
-    safe_to_repeat = method in IDEMPOTENT_METHODS or has_key
-
-    def retryable(exc: BaseException) -> bool:
-        if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
-            # Through a proxy a reset after sending is a ServiceRequestError too: only a request
-            # that certainly never left (boundary.was_not_applied) may be sent again unkeyed.
-            return safe_to_repeat or was_not_applied(exc)
-        status = status_of(exc)
-        return status == 429 or (safe_to_repeat and status in RETRY_STATUSES)
-
+    request_headers, safe_to_repeat = _request_headers(method, headers, idempotency_key)
     url = client.format_url(path if path.startswith("/") else f"/{path}")
+    what = f"{method} {urlsplit(url).path}"
     attempts = 0
-    started = time.monotonic()
+    started = clock.now()
     response: HttpResponse | None = None
     try:
         for attempt in retrying(
-            f"{method} {urlsplit(url).path}",
-            retry_on=retryable,
+            what,
+            retry_on=_retry_rule(safe_to_repeat),
             backoff=backoff,
             max_attempts=max_attempts,
             clock=clock,
@@ -194,15 +180,45 @@ def call_app(
     except _RetryableStatus as exc:  # out of attempts (or not safe to repeat): report the last answer
         response = exc.response
     except (ServiceRequestError, ServiceResponseError) as exc:
-        what = f"{method} {urlsplit(url).path}"
-        error = classify(what, exc, idempotent=safe_to_repeat)
-        if isinstance(error, AmbiguousOutcomeError):
-            raise AmbiguousOutcomeError(
-                f"{error} Pass idempotency_key=True if the app drops duplicate requests."
-            ) from None
-        raise error from None
+        raise _unanswered(what, exc, safe_to_repeat) from None
     assert response is not None
-    return CallResult(response, attempts, time.monotonic() - started, safe_to_repeat)
+    return CallResult(response, attempts, clock.now() - started, safe_to_repeat)
+
+
+def _request_headers(
+    method: str, headers: Mapping[str, str] | None, idempotency_key: bool
+) -> tuple[dict[str, str], bool]:
+    """The headers to send (one ``Idempotency-Key`` for every attempt when asked for) and whether
+    the request is safe to send again (an idempotent method, or keyed so the app drops duplicates)."""
+    request_headers = check_headers(headers)
+    has_key = any(k.lower() == "idempotency-key" for k in request_headers)
+    if idempotency_key and method not in IDEMPOTENT_METHODS and not has_key:
+        request_headers["Idempotency-Key"] = str(uuid.uuid4())
+        has_key = True
+    return request_headers, method in IDEMPOTENT_METHODS or has_key
+
+
+def _retry_rule(safe_to_repeat: bool) -> Callable[[BaseException], bool]:
+    """Which failures of this call may be sent again (decided once, here)."""
+    from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+
+    def retryable(exc: BaseException) -> bool:
+        if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
+            # Through a proxy a reset after sending is a ServiceRequestError too: only a request
+            # that certainly never left (boundary.was_not_applied) may be sent again unkeyed.
+            return safe_to_repeat or was_not_applied(exc)
+        status = status_of(exc)
+        return status == 429 or (safe_to_repeat and status in RETRY_STATUSES)
+
+    return retryable
+
+
+def _unanswered(what: str, exc: BaseException, safe_to_repeat: bool) -> Exception:
+    """A call that got no answer, through the boundary; an unkeyed one that may have acted says how to key it."""
+    error = classify(what, exc, idempotent=safe_to_repeat)
+    if isinstance(error, AmbiguousOutcomeError):
+        return AmbiguousOutcomeError(f"{error} Pass idempotency_key=True if the app drops duplicate requests.")
+    return error
 
 
 class _RetryableStatus(Exception):

@@ -70,18 +70,12 @@ class AppServiceDeployContainerOperator(AppServiceBaseOperator):
         self.poll_interval = poll_interval
         self.deferrable = deferrable
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def _checked(self) -> tuple[str, str | None]:
+        """The image and the health audience's scope, after every check that needs no I/O."""
         from airflow_provider_appservice.errors import TaskArgumentError
         from airflow_provider_appservice.identity.audiences import app_scope
-        from airflow_provider_appservice.operations.container import (
-            ContainerReadiness,
-            probe_timeout,
-            set_container_image,
-            validate_image,
-            wait_until_serving,
-        )
-        from airflow_provider_appservice.operations.endpoint import check_app_path, check_positive, resolve_endpoint
-        from airflow_provider_appservice.operations.sites import get_site
+        from airflow_provider_appservice.operations.container import validate_image
+        from airflow_provider_appservice.operations.endpoint import check_app_path, check_positive
 
         image = validate_image(self.image)
         if self.health_path:
@@ -92,7 +86,14 @@ class AppServiceDeployContainerOperator(AppServiceBaseOperator):
             )
         check_positive(self.timeout, "timeout")
         check_positive(self.poll_interval, "poll_interval")
-        scope = app_scope(self.health_audience) if self.health_audience else None
+        return image, app_scope(self.health_audience) if self.health_audience else None
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_appservice.operations.container import set_container_image
+        from airflow_provider_appservice.operations.endpoint import resolve_endpoint
+        from airflow_provider_appservice.operations.sites import get_site
+
+        image, scope = self._checked()
         identity = self.hook.identity
         target = self.target
         client = self.hook.get_conn()
@@ -126,47 +127,57 @@ class AppServiceDeployContainerOperator(AppServiceBaseOperator):
             return result
         endpoint = resolve_endpoint(site, identity, None)
         if self.deferrable:
-            from airflow_provider_appservice.triggers.container import AppServiceContainerReadyTrigger
+            self._defer(image, scope, endpoint, site.state)
+        result["healthy"] = self._wait_in_worker(image, scope, endpoint, site.state)
+        return result
 
-            self.log.info("Deferring: the triggerer waits up to %gs for the new container to serve", self.timeout)
-            self.defer(
-                trigger=AppServiceContainerReadyTrigger(
-                    azure_app_service_conn_id=self.azure_app_service_conn_id,
-                    resource_group=target.resource_group,
-                    app_name=target.app_name,
-                    slot=target.slot,
-                    poll_interval=self.poll_interval,
-                    image=image,
-                    path=self.health_path,
-                    scope=scope,
-                    hosts=list(endpoint.hosts),
-                    base_url=endpoint.base_url,
-                    required_consecutive=self.required_consecutive,
-                    deadline=self.hook.clock.wall() + self.timeout,
-                    timeout=self.timeout,
-                    state=site.state,
-                ),
-                method_name="execute_complete",
-                kwargs={"image": image},
-                # The trigger ends itself at its deadline; Airflow's timeout is only the backstop.
-                timeout=timedelta(seconds=self.timeout + probe_timeout(self.poll_interval) + 60),
-            )
+    def _defer(self, image: str, scope: str | None, endpoint: Any, state: str) -> None:
+        from airflow_provider_appservice.operations.container import probe_timeout
+        from airflow_provider_appservice.triggers.container import AppServiceContainerReadyTrigger
+
+        target = self.target
+        self.log.info("Deferring: the triggerer waits up to %gs for the new container to serve", self.timeout)
+        self.defer(
+            trigger=AppServiceContainerReadyTrigger(
+                azure_app_service_conn_id=self.azure_app_service_conn_id,
+                resource_group=target.resource_group,
+                app_name=target.app_name,
+                slot=target.slot,
+                poll_interval=self.poll_interval,
+                image=image,
+                path=str(self.health_path),
+                scope=scope,
+                hosts=list(endpoint.hosts),
+                base_url=endpoint.base_url,
+                required_consecutive=self.required_consecutive,
+                deadline=self.hook.clock.wall() + self.timeout,
+                timeout=self.timeout,
+                state=state,
+            ),
+            method_name="execute_complete",
+            kwargs={"image": image},
+            # The trigger ends itself at its deadline; Airflow's timeout is only the backstop.
+            timeout=timedelta(seconds=self.timeout + probe_timeout(self.poll_interval) + 60),
+        )
+
+    def _wait_in_worker(self, image: str, scope: str | None, endpoint: Any, state: str) -> bool:
+        from airflow_provider_appservice.operations.container import ContainerReadiness, wait_until_serving
+
         readiness = ContainerReadiness(
-            target.label,
+            self.target.label,
             image,
             required=self.required_consecutive,
             deadline=self.hook.clock.now() + self.timeout,
             timeout=self.timeout,
             interval=self.poll_interval,
-            state=site.state,
+            state=state,
         )
         app = self.hook.get_app_client(scope, endpoint.hosts, endpoint.base_url)  # cached and closed by the hook
-        outcome = wait_until_serving(app, self.health_path, readiness, clock=self.hook.clock, logger=self.log)
+        outcome = wait_until_serving(app, str(self.health_path), readiness, clock=self.hook.clock, logger=self.log)
         if not outcome.succeeded:
             raise WaitTimeout(outcome.message)
         self.log.info("%s", outcome.message)
-        result["healthy"] = True
-        return result
+        return True
 
     def execute_complete(self, context: Context, event: dict[str, Any], image: str | None = None) -> dict[str, Any]:
         from airflow_provider_appservice.operations.waits import SUCCESS, TIMEOUT, check_event

@@ -80,29 +80,31 @@ class AppServiceEndpointOperator(AppServiceBaseOperator):
         self.idempotency_key = idempotency_key
         self.request_timeout = request_timeout
 
-    def execute(self, context: Context) -> Any:
+    def _checked(self) -> tuple[str | None, str]:
+        """The audience scope and the path, after every check that needs no I/O (before any request)."""
         from airflow_provider_appservice.errors import TaskArgumentError
         from airflow_provider_appservice.identity.audiences import app_scope
         from airflow_provider_appservice.operations.endpoint import (
-            call_app,
             check_app_path,
             check_base_url,
             check_headers,
             check_positive,
-            raise_for_unexpected,
-            resolve_endpoint,
         )
-        from airflow_provider_appservice.operations.sites import get_site
 
         if self.json is not None and self.data is not None:
             raise TaskArgumentError("json", "and 'data' are both set", "pass one body: json= or data=, not both")
-        # Everything that can be refused without I/O is refused here, before any request.
         scope = app_scope(self.audience) if self.audience else None
         if self.base_url:
             check_base_url(self.base_url)
         check_headers(self.headers)
-        path = check_app_path(self.path)
         check_positive(self.request_timeout, "request_timeout")
+        return scope, check_app_path(self.path)
+
+    def execute(self, context: Context) -> Any:
+        from airflow_provider_appservice.operations.endpoint import call_app, raise_for_unexpected, resolve_endpoint
+        from airflow_provider_appservice.operations.sites import get_site
+
+        scope, path = self._checked()
         identity = self.hook.identity
         target = self.target
         site = get_site(self.hook.get_conn(), target.resource_group, target.app_name, target.slot)
@@ -123,30 +125,34 @@ class AppServiceEndpointOperator(AppServiceBaseOperator):
                 clock=self.hook.clock,
                 logger=self.log,
             )
-            response = result.response
             what = f"{self.method.upper()} {self.path} on '{target.label}'"
             self.log.info(
                 "%s -> HTTP %s in %.0f ms (%d attempt(s))",
                 what,
-                response.status_code,
+                result.response.status_code,
                 result.elapsed * 1000,
                 result.attempts,
             )
             raise_for_unexpected(result, self.expected_status, what)
-            if self.response_check is not None and not self.response_check(response):
-                raise AppServiceError(f"{what}: response_check returned False (HTTP {response.status_code})")
-            audit(
-                self.log,
-                identity,
-                f"call {self.method.upper()} {self.path}",
-                site.resource_id,
-                outcome=f"HTTP {response.status_code}",
-                audience=scope[: -len("/.default")] if scope else "anonymous",
-                attempts=result.attempts,
-            )
-            self.push_portal_link(context, site.resource_id)
-            if self.response_filter is not None:
-                value = self.response_filter(response)
-                jsonlib.dumps(value)  # fail here, clearly, rather than in XCom serialisation
-                return value
-            return {"status_code": response.status_code}
+            return self._answer(context, result, what, scope, site.resource_id)
+
+    def _answer(self, context: Context, result: Any, what: str, scope: str | None, resource_id: str) -> Any:
+        """Check the answer, write the audit line and the portal link, return what goes to XCom."""
+        response = result.response
+        if self.response_check is not None and not self.response_check(response):
+            raise AppServiceError(f"{what}: response_check returned False (HTTP {response.status_code})")
+        audit(
+            self.log,
+            self.hook.identity,
+            f"call {self.method.upper()} {self.path}",
+            resource_id,
+            outcome=f"HTTP {response.status_code}",
+            audience=scope[: -len("/.default")] if scope else "anonymous",
+            attempts=result.attempts,
+        )
+        self.push_portal_link(context, resource_id)
+        if self.response_filter is not None:
+            value = self.response_filter(response)
+            jsonlib.dumps(value)  # fail here, clearly, rather than in XCom serialisation
+            return value
+        return {"status_code": response.status_code}

@@ -189,66 +189,65 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
             sticky_settings=names(self.sticky_settings, "sticky_settings"),
         )
 
-    def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_appservice.errors import SettingsRaceError, TaskArgumentError
+    def _checked(self) -> tuple[SettingsChange, bool | str, float, float]:
+        """The change, the verify mode, the reference timeout and poll interval, checked before any call."""
+        from airflow_provider_appservice.errors import TaskArgumentError
         from airflow_provider_appservice.operations.endpoint import check_positive
-        from airflow_provider_appservice.operations.key_vault_references import (
-            ReferenceWait,
-            is_key_vault_reference,
-            raise_for_references,
-            watch_references,
-        )
-        from airflow_provider_appservice.operations.settings import (
-            APP_SETTINGS,
-            CONNECTION_STRINGS,
-            SettingsResult,
-            apply_settings_change,
-        )
 
         self._mask_values()
-        change = self._change()  # every name and value checked, before any call
+        change = self._change()  # every name and value checked
         problems = change.problems()
         if problems:
             raise TaskArgumentError("settings", "; ".join(problems), "name each setting in one place only")
         verify = self._verify_mode()
         timeout = check_positive(self.key_vault_reference_timeout, "key_vault_reference_timeout", allow_zero=True)
-        interval = check_positive(self.poll_interval, "poll_interval", allow_zero=True)
+        return change, verify, timeout, check_positive(self.poll_interval, "poll_interval", allow_zero=True)
 
+    @staticmethod
+    def _watch(change: SettingsChange, verify: bool | str) -> dict[str, list[str] | None]:
+        """Which Key Vault references to wait for: the ones written, or every setting with ``"all"``."""
+        from airflow_provider_appservice.operations.key_vault_references import is_key_vault_reference
+        from airflow_provider_appservice.operations.settings import APP_SETTINGS, CONNECTION_STRINGS
+
+        watch: dict[str, list[str] | None] = {}
+        if not verify:
+            return watch
+        wrote = [n for n, v in change.settings.items() if is_key_vault_reference(v)]
+        wrote_cs = [n for n, c in change.connection_strings.items() if is_key_vault_reference(c.value)]
+        if verify == "all" or wrote:
+            watch[APP_SETTINGS] = None if verify == "all" else wrote
+        if wrote_cs:
+            watch[CONNECTION_STRINGS] = wrote_cs
+        return watch
+
+    def _resource_id(self) -> str:
         target = self.target
-        identity = self.hook.identity
-        client = self.hook.get_conn()
-        resource_id = (
-            f"/subscriptions/{identity.require_subscription()}/resourceGroups/{target.resource_group}"
+        return (
+            f"/subscriptions/{self.hook.identity.require_subscription()}/resourceGroups/{target.resource_group}"
             f"/providers/Microsoft.Web/sites/{target.app_name}" + (f"/slots/{target.slot}" if target.slot else "")
         )
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_appservice.errors import SettingsRaceError
+        from airflow_provider_appservice.operations.settings import SettingsResult, apply_settings_change
+
+        change, verify, timeout, interval = self._checked()
+        target = self.target
+        client = self.hook.get_conn()
+        resource_id = self._resource_id()
         self.push_portal_link(context, resource_id)
         result = SettingsResult()
         statuses: dict[str, dict[str, ReferenceStatus]] = {}
-        watch: dict[str, list[str] | None] = {}
+        watch = self._watch(change, verify)
         outcome = "failed"
         try:
             apply_settings_change(client, target, change, on_values=_mask, logger=self.log, result=result)
-            if verify:
-                wrote = [n for n, v in change.settings.items() if is_key_vault_reference(v)]
-                wrote_cs = [n for n, c in change.connection_strings.items() if is_key_vault_reference(c.value)]
-                if verify == "all" or wrote:
-                    watch[APP_SETTINGS] = None if verify == "all" else wrote
-                if wrote_cs:
-                    watch[CONNECTION_STRINGS] = wrote_cs
             if watch and self.deferrable:
                 outcome = "written-waiting-for-key-vault-references"
-            elif watch:
-                clock = self.hook.clock
-                wait = ReferenceWait(
-                    target.label, watch, deadline=clock.now() + timeout, timeout=timeout, interval=interval
-                )
-                verdict = watch_references(client, target, wait, clock=clock, logger=self.log)
-                statuses = wait.statuses
-                self._log_statuses(target.label, statuses)
-                outcome = "key-vault-references-unresolved"
-                raise_for_references(verdict)
-                outcome = "succeeded"
             else:
+                if watch:
+                    outcome = "key-vault-references-unresolved"  # until the wait says otherwise
+                    statuses = self._wait_in_worker(watch, timeout, interval)
                 outcome = "succeeded"
         except SettingsRaceError:
             outcome = "lost-update"
@@ -256,45 +255,71 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
         finally:
             # One line per run, also when it failed after writing: what was written is on record
             # (a deferred run adds one line for the references when it resumes).
-            audit(
-                self.log,
-                identity,
-                "update-app-settings",
-                resource_id,
-                outcome=outcome,
-                request_id=",".join(result.request_ids) or None,
-                correlation_id=result.correlation_id,
-                written=",".join(result.writes) or "nothing",
-                settings=",".join(result.set) or None,
-                removed=",".join(result.removed) or None,
-                connection_strings=",".join(result.connection_strings_set) or None,
-                sticky=",".join(result.sticky) or None,
-            )
+            self._audit_write(resource_id, outcome, result)
         summary = self._summary(result, change.touches_connection_strings)
         if watch and self.deferrable:
-            from airflow_provider_appservice.triggers.settings import AppServiceKeyVaultReferencesTrigger
-
-            self.log.info(
-                "Deferring: the triggerer waits up to %gs for the Key Vault references of %s", timeout, target.label
-            )
-            self.defer(
-                trigger=AppServiceKeyVaultReferencesTrigger(
-                    azure_app_service_conn_id=self.azure_app_service_conn_id,
-                    resource_group=target.resource_group,
-                    app_name=target.app_name,
-                    slot=target.slot,
-                    poll_interval=interval,
-                    watch=watch,
-                    deadline=self.hook.clock.wall() + timeout,
-                    timeout=timeout,
-                    written=summary,
-                ),
-                method_name="execute_complete",
-                kwargs={"summary": summary, "resource_id": resource_id},
-                # The trigger ends itself at its deadline; Airflow's timeout is only the backstop.
-                timeout=timedelta(seconds=timeout + interval + 60),
-            )
+            self._defer(watch, timeout, interval, summary, resource_id)
         return self._value(summary, statuses)
+
+    def _wait_in_worker(
+        self, watch: dict[str, list[str] | None], timeout: float, interval: float
+    ) -> dict[str, dict[str, ReferenceStatus]]:
+        """Wait for the references here; raise naming the ones that do not resolve."""
+        from airflow_provider_appservice.operations.key_vault_references import (
+            ReferenceWait,
+            raise_for_references,
+            watch_references,
+        )
+
+        target, clock = self.target, self.hook.clock
+        wait = ReferenceWait(target.label, watch, deadline=clock.now() + timeout, timeout=timeout, interval=interval)
+        verdict = watch_references(self.hook.get_conn(), target, wait, clock=clock, logger=self.log)
+        self._log_statuses(target.label, wait.statuses)
+        raise_for_references(verdict)
+        return wait.statuses
+
+    def _audit_write(self, resource_id: str, outcome: str, result: SettingsResult) -> None:
+        audit(
+            self.log,
+            self.hook.identity,
+            "update-app-settings",
+            resource_id,
+            outcome=outcome,
+            request_id=",".join(result.request_ids) or None,
+            correlation_id=result.correlation_id,
+            written=",".join(result.writes) or "nothing",
+            settings=",".join(result.set) or None,
+            removed=",".join(result.removed) or None,
+            connection_strings=",".join(result.connection_strings_set) or None,
+            sticky=",".join(result.sticky) or None,
+        )
+
+    def _defer(
+        self, watch: dict[str, list[str] | None], timeout: float, interval: float, summary: Any, resource_id: str
+    ) -> None:
+        from airflow_provider_appservice.triggers.settings import AppServiceKeyVaultReferencesTrigger
+
+        target = self.target
+        self.log.info(
+            "Deferring: the triggerer waits up to %gs for the Key Vault references of %s", timeout, target.label
+        )
+        self.defer(
+            trigger=AppServiceKeyVaultReferencesTrigger(
+                azure_app_service_conn_id=self.azure_app_service_conn_id,
+                resource_group=target.resource_group,
+                app_name=target.app_name,
+                slot=target.slot,
+                poll_interval=interval,
+                watch=watch,
+                deadline=self.hook.clock.wall() + timeout,
+                timeout=timeout,
+                written=summary,
+            ),
+            method_name="execute_complete",
+            kwargs={"summary": summary, "resource_id": resource_id},
+            # The trigger ends itself at its deadline; Airflow's timeout is only the backstop.
+            timeout=timedelta(seconds=timeout + interval + 60),
+        )
 
     def execute_complete(
         self, context: Context, event: dict[str, Any], summary: Any = None, resource_id: str | None = None

@@ -18,12 +18,6 @@ THIN_LAYERS = ("operators", "sensors", "triggers")
 LONG_FUNCTIONS_ALLOWED = {
     # The provider-info dict itself (connection form fields): data, not logic.
     "get_provider_info.py::get_provider_info",
-    # Being edited by another change at the time of the split (the endpoint files).
-    "operations/endpoint.py::call_app",
-    "operators/endpoint.py::AppServiceEndpointOperator.execute",
-    # Not split yet: the settings and container operators' execute (to be cut into helpers).
-    "operators/settings.py::AppServiceUpdateAppSettingsOperator.execute",
-    "operators/container.py::AppServiceDeployContainerOperator.execute",
 }
 # Modules of the thin layers that still hold a wait loop or a sleep, each with why. Empty.
 LOOPS_ALLOWED: set[str] = set()
