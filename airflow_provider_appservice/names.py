@@ -57,7 +57,20 @@ def subscription_id_problem(value: object) -> str | None:
     return None if str(parsed) == value.lower() else "must be a GUID in its 8-4-4-4-12 form"
 
 
+_DEPLOYMENT_ID = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?$")
+
+
+def deployment_id_problem(value: object) -> str | None:
+    """A Kudu deployment id (a GUID, or a commit id): it goes into ``/api/deployments/{id}``."""
+    if not isinstance(value, str):
+        return f"must be text, not {type(value).__name__}"
+    if value.lower() == "latest" or _DEPLOYMENT_ID.match(value):
+        return None
+    return "may contain only letters, digits and inner hyphens (up to 64), like a Kudu deployment id"
+
+
 RULES: dict[str, Callable[[object], str | None]] = {
+    "deployment_id": deployment_id_problem,
     "app_name": site_name_problem,
     "slot": slot_name_problem,
     "source_slot": slot_name_problem,

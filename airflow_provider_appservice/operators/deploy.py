@@ -152,6 +152,21 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
     def _scm(self, scm_host: str) -> Any:
         return self.hook.get_scm_client(scm_host)  # cached on the hook: one pipeline per task
 
+    def _stored_scm(self, state: dict[str, Any]) -> Any:
+        """The SCM pipeline for a stored deployment: the host comes from ARM now, never from the
+        record (``task_state_store`` can be rewritten through Airflow's API); a record that names
+        another host is refused before any token is sent."""
+        from airflow_provider_appservice.errors import TokenPinningError
+
+        host = str(self._site().scm_host_name)
+        stored = state.get("scm_host")
+        if stored and str(stored).lower().rstrip(".") != host.lower():
+            raise TokenPinningError(
+                f"The stored deployment record of task '{self.task_id}' names SCM host '{str(stored)[:100]}', but ARM "
+                f"reports '{host}' for {self.target.label}: no token was sent. Clear the task to deploy again."
+            )
+        return self._scm(host)
+
     def _tracker(
         self, deployment_id: str | None, timeout: float, *, not_before: float | None = None
     ) -> DeploymentTracker:
@@ -245,12 +260,14 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
     def get_job_status(self, external_id: Any, context: Context) -> str:
         """One look at a stored deployment (Kudu, then ARM runtime when Kudu says success)."""
         from airflow_provider_appservice.operations.deploy_resume import stored_deployment_status
+        from airflow_provider_appservice.operations.targets import check_names
 
         state = dict(external_id or {})
         deployment_id = state.get("deployment_id")
         if not deployment_id:
             return "Unknown"
-        scm = self._scm(str(state.get("scm_host") or self._site().scm_host_name))
+        check_names(deployment_id=deployment_id)  # read back from task_state_store: untrusted
+        scm = self._stored_scm(state)
         status, resumed = stored_deployment_status(
             scm, self.hook.get_conn(), self.target, str(deployment_id), logger=self.log
         )
@@ -275,8 +292,11 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
         this method returns when it *reconnects*, without calling ``get_job_result``; on a fresh
         submit it calls both, and ``get_job_result`` then hands back the same cached result.
         """
+        from airflow_provider_appservice.operations.targets import check_names
+
         state = dict(external_id or {})
         deployment_id = str(state["deployment_id"])
+        check_names(deployment_id=deployment_id)  # read back from task_state_store: untrusted
         target = self.target
         self._push_log_link(context, state)
         if not self.wait_for_completion:
@@ -306,7 +326,7 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
         from airflow_provider_appservice.operations.deploy_tracking import track
         from airflow_provider_appservice.operations.kudu_log import LogFollower
 
-        scm = self._scm(str(state.get("scm_host") or self._site().scm_host_name))
+        scm = self._stored_scm(state)
         tracker = self._tracker(deployment_id, max(remaining, 0.001))
         follower = LogFollower()
         outcome = track(

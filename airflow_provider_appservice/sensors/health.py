@@ -107,12 +107,14 @@ class AppServiceHealthSensor(AppServiceBaseSensor):
 
     def _endpoint(self, context: Context) -> tuple[AppEndpoint, str | None]:
         from airflow_provider_appservice.identity.audiences import app_scope
-        from airflow_provider_appservice.operations.endpoint import check_base_url, resolve_endpoint
+        from airflow_provider_appservice.operations.endpoint import check_app_path, check_base_url, resolve_endpoint
         from airflow_provider_appservice.operations.sites import get_site
 
         scope = app_scope(self.auth) if self.auth else None  # refused audiences fail before I/O
         if self.base_url:
             check_base_url(self.base_url)
+        # An absolute URL as the path would probe (and pass the gate on) another host.
+        self.path = check_app_path(self.path)
         target = self.target
         site = get_site(self.hook.get_conn(), target.resource_group, target.app_name, target.slot)
         self.push_portal_link(context, site.resource_id)

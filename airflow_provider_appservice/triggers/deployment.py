@@ -11,6 +11,7 @@ from typing import Any
 
 from airflow.triggers.base import TriggerEvent
 
+from airflow_provider_appservice.operations.targets import check_names
 from airflow_provider_appservice.triggers.base import AppServiceBaseTrigger, error_event
 
 
@@ -35,6 +36,7 @@ class AppServiceDeploymentTrigger(AppServiceBaseTrigger):
         **kwargs: Any,
     ) -> None:
         super().__init__(poll_interval=poll_interval, **kwargs)  # type: ignore[arg-type]
+        check_names(deployment_id=deployment_id)  # kwargs come back from the database: untrusted
         self.deployment_id = deployment_id
         self.deadline = float(deadline)
         self.scm_host = scm_host

@@ -71,3 +71,32 @@ def test_the_real_scm_host_in_trigger_kwargs_still_works(world, contributor, tmp
         scm_host=world.site.scm_host_name.upper(),
     )
     assert run_once(trigger)["status"] == "success"
+
+
+def test_a_rewritten_state_record_sends_no_token_to_another_host(world, contributor, tmp_path):
+    """A stored deployment record whose scm_host was rewritten (Airflow's state-store API) is refused:
+    the host is re-read from ARM, the mismatch fails with TokenPinningError, nothing reaches the host."""
+    from airflow_provider_appservice.errors import TokenPinningError
+    from airflow_provider_appservice.operators.deploy import AppServiceDeployOperator
+
+    other = world.emu.add_site(world.subscription_id, world.resource_group, "other")
+    world.emu.deployment_behaviour(world.site, polls=1)
+    deployment_id = deploy_without_waiting(world, tmp_path)
+    op = AppServiceDeployOperator(task_id="deploy", app_name="shop", package=str(tmp_path))
+    mark = len(world.emu.requests)
+    record = {"deployment_id": deployment_id, "scm_host": other.scm_host_name}
+    with pytest.raises(TokenPinningError, match="no token was sent"):
+        op.get_job_status(record, {})
+    assert not any(r.host == other.scm_host_name for r in world.emu.requests[mark:])
+
+
+@pytest.mark.parametrize("stored", ["../../api/settings", "x/../y", "a b", "%2E%2E"])
+def test_a_rewritten_deployment_id_is_refused_before_any_call(world, contributor, tmp_path, stored):
+    from airflow_provider_appservice.errors import TaskArgumentError
+    from airflow_provider_appservice.operators.deploy import AppServiceDeployOperator
+
+    op = AppServiceDeployOperator(task_id="deploy", app_name="shop", package=str(tmp_path))
+    mark = len(world.emu.requests)
+    with pytest.raises(TaskArgumentError, match="deployment_id"):
+        op.get_job_status({"deployment_id": stored, "scm_host": world.site.scm_host_name}, {})
+    assert world.emu.requests[mark:] == []
