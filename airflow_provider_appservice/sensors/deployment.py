@@ -41,6 +41,7 @@ class AppServiceDeploymentSensor(AppServiceBaseSensor):
         super().__init__(**kwargs)
         self.deployment_id = deployment_id
         self._tracker: DeploymentTracker | None = None
+        self._started = time.monotonic()
         self._scm_host: str | None = None
 
     def _scm(self) -> Any:
@@ -72,7 +73,7 @@ class AppServiceDeploymentSensor(AppServiceBaseSensor):
             self._tracker = DeploymentTracker(
                 str(self.deployment_id or "latest"),
                 slot=bool(target.slot),
-                started=time.monotonic(),
+                started=self._started,
                 timeout=float(self.timeout) or 1e9,
             )
             self._follower = LogFollower()
@@ -103,6 +104,8 @@ class AppServiceDeploymentSensor(AppServiceBaseSensor):
         )
 
     def execute(self, context: Context) -> Any:
+        # Before Airflow's poke loop takes its own start, so the tracker's deadline comes first.
+        self._started = time.monotonic()
         with self.hook:  # closes the SCM and ARM clients the pokes shared
             return self._execute(context)
 
