@@ -56,3 +56,17 @@ def stored_deployment_status(
     if runtime in RUNTIME_FAILED:
         return runtime, None
     return "RuntimeStarting", None
+
+
+def trusted_scm_host(label: str, arm_host: str, stored: object) -> str:
+    """The SCM host a stored deployment (``task_state_store``) or a trigger's kwargs may be
+    followed on: the one ARM reports now. A record that names another host — it can be rewritten
+    through Airflow's API — is refused before any token is sent."""
+    from airflow_provider_appservice.errors import TokenPinningError
+
+    if stored and str(stored).lower().rstrip(".") != arm_host.lower():
+        raise TokenPinningError(
+            f"The stored deployment of {label} names SCM host '{str(stored)[:100]}', but ARM reports '{arm_host}': "
+            "no token was sent. Clear the task to start again."
+        )
+    return arm_host

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, cast
 from airflow.sdk import ResumableJobMixin, conf
 
 from airflow_provider_appservice.common.assets import APP_SERVICE_ASSET_ALIAS, emit_slot_events
+from airflow_provider_appservice.common.templated import as_bool, as_seconds
 from airflow_provider_appservice.links.deployment_log import DEPLOYMENT_LOG_URL_KEY, AppServiceDeploymentLogLink
 from airflow_provider_appservice.links.portal import AppServicePortalLink
 from airflow_provider_appservice.operators.base import AppServiceBaseOperator
@@ -33,26 +34,6 @@ def _mask_package(package: Any) -> None:
     if isinstance(package, str) and is_url(package):
         for secret in sas_secrets(package):
             mask_secret(secret)
-
-
-def _as_float(value: Any, name: str) -> float | None:
-    if value is None or value == "":
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        from airflow_provider_appservice.errors import AppServiceError
-
-        raise AppServiceError(f"{name}={value!r} is not a number of seconds") from None
-
-
-def _as_bool(value: Any) -> bool | None:
-    if value is None or isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("", "none"):
-        return None
-    return text in ("1", "true", "yes", "on")
 
 
 class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
@@ -132,12 +113,12 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
 
     @property
     def _timeout(self) -> float:
-        value = _as_float(self.timeout, "timeout")
+        value = as_seconds(self.timeout, "timeout")
         return 1800.0 if value is None else value
 
     @property
     def _interval(self) -> float | None:
-        return _as_float(self.poll_interval, "poll_interval")
+        return as_seconds(self.poll_interval, "poll_interval")
 
     def _site(self) -> SiteInfo:
         from airflow_provider_appservice.errors import AppServiceError
@@ -153,19 +134,10 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
         return self.hook.get_scm_client(scm_host)  # cached on the hook: one pipeline per task
 
     def _stored_scm(self, state: dict[str, Any]) -> Any:
-        """The SCM pipeline for a stored deployment: the host comes from ARM now, never from the
-        record (``task_state_store`` can be rewritten through Airflow's API); a record that names
-        another host is refused before any token is sent."""
-        from airflow_provider_appservice.errors import TokenPinningError
+        """The SCM pipeline for a stored deployment, to the host ARM reports now (never the record's)."""
+        from airflow_provider_appservice.operations.deploy_resume import trusted_scm_host
 
-        host = str(self._site().scm_host_name)
-        stored = state.get("scm_host")
-        if stored and str(stored).lower().rstrip(".") != host.lower():
-            raise TokenPinningError(
-                f"The stored deployment record of task '{self.task_id}' names SCM host '{str(stored)[:100]}', but ARM "
-                f"reports '{host}' for {self.target.label}: no token was sent. Clear the task to deploy again."
-            )
-        return self._scm(host)
+        return self._scm(trusted_scm_host(self.target.label, str(self._site().scm_host_name), state.get("scm_host")))
 
     def _tracker(
         self, deployment_id: str | None, timeout: float, *, not_before: float | None = None
@@ -245,8 +217,8 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
                 scm,
                 target,
                 spec,
-                clean=_as_bool(self.clean),
-                restart=_as_bool(self.restart),
+                clean=as_bool(self.clean),
+                restart=as_bool(self.restart),
                 deadline=self._started + self._timeout,
                 clock=self.hook.clock,
                 logger=self.log,

@@ -53,9 +53,10 @@ class AppServiceDeploymentTrigger(AppServiceBaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from azure.core.exceptions import AzureError
 
-        from airflow_provider_appservice.errors import AppServiceError, TokenPinningError
+        from airflow_provider_appservice.errors import AppServiceError
         from airflow_provider_appservice.hooks.app_service import AppServiceHook
         from airflow_provider_appservice.operations.deploy_outcome import unanswered_error
+        from airflow_provider_appservice.operations.deploy_resume import trusted_scm_host
         from airflow_provider_appservice.operations.deploy_tracking import atrack
         from airflow_provider_appservice.operations.kudu_log import LogFollower
         from airflow_provider_appservice.operations.kudu_status import DeploymentTracker
@@ -74,11 +75,7 @@ class AppServiceDeploymentTrigger(AppServiceBaseTrigger):
                 scm_host = site.scm_host_name
                 if not scm_host:
                     raise AppServiceError(f"{self.label} reports no SCM (Kudu) host name")
-                if self.scm_host and self.scm_host.lower().rstrip(".") != scm_host.lower():
-                    raise TokenPinningError(
-                        f"The deployment trigger of {self.label} was given SCM host '{self.scm_host[:100]}', but ARM "
-                        f"reports '{scm_host}': no token was sent. Clear the task to start again."
-                    )
+                scm_host = trusted_scm_host(self.label, scm_host, self.scm_host)  # kwargs are untrusted
                 async with hook.shared_scm_client(scm_host) as scm:
                     tracker = DeploymentTracker(
                         self.deployment_id,
