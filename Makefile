@@ -14,7 +14,7 @@ unexport PYTHONDONTWRITEBYTECODE
 export PYTHONPYCACHEPREFIX := $(CURDIR)/build/pycache
 NETGUARD := .ci/netguard
 
-.PHONY: venv install test lint typecheck pytest docs demo lock clean browser wheelhouse
+.PHONY: venv install test lint typecheck pytest docs demo lock clean browser wheelhouse azcli azcli-lock
 
 $(VENV)/.installed: $(LOCK) pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,20 @@ wheelhouse: $(VENV)/.installed
 	rm -rf build/dist && $(PY) -m build -q --outdir build/dist . >/dev/null
 	$(PY) -m pip download -q --disable-pip-version-check -d $(WHEELHOUSE) -c $(LOCK) build/dist/*.whl >/dev/null
 
+# The real Azure CLI in its own venv for tests/conformance (never a dependency of the package);
+# the stamp reruns the install only when its lock changes.
+AZCLI := build/azcli
+AZCLI_LOCK := requirements/azcli.lock
+$(AZCLI)/.installed: $(AZCLI_LOCK) $(VENV)/.installed
+	test -x $(AZCLI)/bin/python || $(PYTHON) -m venv $(AZCLI)
+	$(UV) pip sync -q --python $(AZCLI)/bin/python $(AZCLI_LOCK)
+	touch $@
+
+azcli: $(AZCLI)/.installed
+
+azcli-lock: $(VENV)/.installed
+	$(UV) pip compile -q --python-version 3.11 requirements/azcli.in -o $(AZCLI_LOCK) --custom-compile-command "make azcli-lock"
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check airflow_provider_appservice tests example_dags benchmarks docs scripts
 	$(VENV)/bin/ruff format --check airflow_provider_appservice tests example_dags benchmarks scripts
@@ -42,7 +56,7 @@ typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
 # Stage 1 installs everything (network allowed); stage 2 runs inside a loopback-only namespace.
-test: $(VENV)/.installed browser wheelhouse lint typecheck docs
+test: $(VENV)/.installed browser wheelhouse azcli lint typecheck docs
 	$(NETGUARD) $(PY) -m pytest $(PYTEST_ARGS)
 
 pytest: $(VENV)/.installed
