@@ -34,13 +34,8 @@ PERMANENT_STATUSES = frozenset({400, 401, 403, 404, 405, 410, 412, 413, 415, 422
 AMBIGUOUS_STATUSES = frozenset({500, 502, 504})
 NOT_APPLIED_STATUSES = frozenset({429, 503})
 
-# Built-in roles that grant an ARM action, for 403 hints (least privilege first).
-ROLE_HINTS: dict[str, str] = {
-    "Microsoft.Web/sites/read": "Reader",
-    "Microsoft.Web/sites/slots/read": "Reader",
-    "Microsoft.Web/sites/deploymentStatus/read": "Reader",
-}
-DEFAULT_WRITE_ROLE = "Website Contributor"
+# ARM's 403 names the scope it checked; a mistyped name gets the same answer as a missing role.
+_SCOPE_IN_403 = re.compile(r"over scope '([^']+)' or the scope is invalid", re.IGNORECASE)
 
 # -- what a failure says -----------------------------------------------------------------------
 
@@ -78,11 +73,23 @@ def parse_error_body(text: str) -> tuple[str | None, str]:
     return (str(code) if code else None), str(message)
 
 
-def role_hint(action: str | None) -> str:
-    if not action:
-        return f"Grant the identity a role that allows it, e.g. '{DEFAULT_WRITE_ROLE}' on the app"
-    role = ROLE_HINTS.get(action, DEFAULT_WRITE_ROLE)
-    return f"Grant the identity a role that allows '{action}', e.g. the built-in role '{role}'"
+def forbidden_hint(required_action: str | None, message: str) -> str:
+    """The fix for an ARM 403: the role covering the whole task (``permissions``) and, when
+    Azure says "or the scope is invalid", the other cause — a mistyped name — with the scope's
+    parts spelt out so a typo like ``rg-shopp`` stands out."""
+    from airflow_provider_appservice.permissions import role_hint
+
+    hint = role_hint(required_action)
+    match = _SCOPE_IN_403.search(message or "")
+    if not match:
+        return hint
+    parts = [p for p in match.group(1).strip("/").split("/") if p]
+    labels = {"subscriptions": "subscription", "resourcegroups": "resource group", "sites": "app", "slots": "slot"}
+    named = [f"{labels[k.lower()]} '{v}'" for k, v in zip(parts[::2], parts[1::2], strict=False) if k.lower() in labels]
+    return (
+        f"Either the identity lacks a role or a name in the scope is wrong (Azure answers both alike). "
+        f"{hint}. Or check the names: {', '.join(named) or match.group(1)}"
+    )
 
 
 # -- was it applied? ---------------------------------------------------------------------------
@@ -288,7 +295,7 @@ def classify(
         reason = _unreachable_reason(exc)
         message = message or f"no answer from Azure ({reason})"
     if status == 403 and hint is None:
-        hint = role_hint(required_action)
+        hint = forbidden_hint(required_action, message)
     if status == 404 and hint is None:
         hint = not_found_hint or "Check the subscription, resource group and app (and slot) names"
     kind = PermanentAzureError if status in PERMANENT_STATUSES else AzureRequestError

@@ -84,6 +84,7 @@ class AzureRequestError(AppServiceError):
         self.status = status
         self.code = code
         self.request_id = request_id
+        self.hint = hint
         parts = [f"{action} failed"]
         if status is not None:
             parts.append(f"HTTP {status}")

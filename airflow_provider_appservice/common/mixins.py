@@ -63,6 +63,14 @@ class AppServiceTargetMixin:
         self.slot = slot
         self.azure_app_service_conn_id = azure_app_service_conn_id
 
+    def pre_execute(self, context: Context) -> None:
+        """Declare what this task needs (``permissions``), so a 403 names the role covering it all."""
+        from airflow_provider_appservice.permissions import acting_as, known_task_type
+
+        task_type = known_task_type(type(self))
+        if task_type:
+            acting_as(task_type, slot=str(self.slot or "production").lower() != "production")
+
     @cached_property
     def hook(self) -> AppServiceHook:
         return AppServiceHook(azure_app_service_conn_id=self.azure_app_service_conn_id)

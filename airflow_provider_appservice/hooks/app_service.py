@@ -265,12 +265,17 @@ class AppServiceHook(BaseHook):
             if not (config.subscription_id and config.resource_group):
                 return True, who + " (set subscription_id and resource_group to also check read access)."
             from airflow_provider_appservice.operations.sites import count_sites
+            from airflow_provider_appservice.permissions import declared
 
-            count = count_sites(self.get_conn(), config.resource_group)
+            with declared("AppServiceHook.test_connection"):
+                count = count_sites(self.get_conn(), config.resource_group)
             return True, f"{who}; it can read {count} app(s) in resource group '{config.resource_group}'."
         except AzureRequestError as exc:
             summary = ", ".join(str(p) for p in (f"HTTP {exc.status}", exc.code, exc.request_id) if p)
-            return False, f"{exc.action} failed ({summary})."
+            fix = f" {exc.hint}." if exc.hint else ""
+            if exc.status == 403:
+                fix += " Operators that change apps need more: see 'Least-privilege roles' in the connections docs."
+            return False, f"{exc.action} failed ({summary}).{fix}"
         except AppServiceError as exc:
             return False, str(exc)
         except Exception as exc:
