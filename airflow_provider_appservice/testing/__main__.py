@@ -61,20 +61,42 @@ def _run(cloud: str, token_format: str, command: list[str]) -> int:
             return child.wait()
 
 
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m airflow_provider_appservice.testing",
+        description="The local Azure App Service emulator: serve it, or run one command inside it.",
+    )
+    modes = parser.add_subparsers(dest="mode")
+    serve = modes.add_parser("serve", help="seed the default world, print its export lines and serve (the default)")
+    run = modes.add_parser(
+        "run",
+        help="seed the default world and run COMMAND with its environment",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "Seeds the default world and runs COMMAND with the emulator's environment plus\n"
+            "APPSERVICE_EMULATOR_* variables describing it; exits with COMMAND's code. The world:\n"
+            "  one tenant and subscription, resource group 'rg-demo';\n"
+            "  a site 'webapp' (a free name) with slot 'staging';\n"
+            "  a service principal and a managed identity, both Website Contributor on rg-demo;\n"
+            "  a vault whose secret 'sp-client-secret' holds the principal's secret (the managed\n"
+            "  identity may read it)."
+        ),
+    )
+    run.add_argument("command", nargs=argparse.REMAINDER, help="the command, after --")
+    for sub in (parser, serve, run):
+        sub.add_argument("--cloud", default="public", choices=["public", "china", "usgovernment"])
+        sub.add_argument("--token-format", default="jwt", choices=["jwt", "opaque"])
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m airflow_provider_appservice.testing")
-    parser.add_argument("mode", nargs="?", choices=["serve", "run"], default="serve")
-    parser.add_argument("--cloud", default="public", choices=["public", "china", "usgovernment"])
-    parser.add_argument("--token-format", default="jwt", choices=["jwt", "opaque"])
-    parser.add_argument("command", nargs=argparse.REMAINDER)
+    parser = _parser()
     args = parser.parse_args(argv)
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if args.mode == "run":
+        command = args.command[1:] if args.command[:1] == ["--"] else args.command
         if not command:
-            parser.error("run needs a command after --")
+            parser.error("run needs a command after --, e.g. run -- pytest tests/")
         return _run(args.cloud, args.token_format, command)
-    if command:
-        parser.error("serve takes no command")
     return _serve(args.cloud, args.token_format)
 
 

@@ -268,3 +268,11 @@ def test_cli_serve_prints_exports_and_stops_on_sigterm():
         if proc.stdout is not None:
             proc.stdout.close()
     assert code == 0
+
+
+def test_cli_run_help_prints_help_and_says_what_it_seeds():
+    result = _cli("run", "--help", timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert "usage:" in result.stdout and "rg-demo" in result.stdout and "sp-client-secret" in result.stdout
+    no_command = _cli("run", timeout=30)
+    assert no_command.returncode == 2 and "run needs a command after --" in no_command.stderr
