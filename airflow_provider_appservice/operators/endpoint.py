@@ -11,7 +11,18 @@ from airflow_provider_appservice.errors import AppServiceError
 from airflow_provider_appservice.operators.base import AppServiceBaseOperator
 
 if TYPE_CHECKING:
+    import jinja2
     from airflow.sdk import Context
+
+
+def _mask_function_keys(path: Any, headers: Any) -> None:
+    """Register every form of a function key in ``path`` (``code=``) or ``headers`` with the masker."""
+    from airflow.sdk.log import mask_secret
+
+    from airflow_provider_appservice.operations.function_keys import function_key_secrets
+
+    for secret in function_key_secrets(path, headers):
+        mask_secret(secret)
 
 
 class AppServiceEndpointOperator(AppServiceBaseOperator):
@@ -35,6 +46,11 @@ class AppServiceEndpointOperator(AppServiceBaseOperator):
     :param idempotency_key: add an ``Idempotency-Key`` header to a POST/PATCH so it may be
         retried after a 5xx.
     :param request_timeout: seconds to wait for one answer.
+    :param function_key_secret_name: the name of a Key Vault secret holding the function key,
+        in the connection's ``key_vault_url`` vault. Read at run time with the connection's
+        identity, masked at once and sent as the ``x-functions-key`` header; it never appears
+        in the path, a rendered field, XCom or a log. (A ``code=`` in ``path`` still works and
+        is masked from render time on, but its value is stored in the DAG or its params.)
     """
 
     template_fields: Sequence[str] = (
@@ -46,6 +62,7 @@ class AppServiceEndpointOperator(AppServiceBaseOperator):
         "data",
         "headers",
         "base_url",
+        "function_key_secret_name",
     )
     template_fields_renderers = {"json": "json", "headers": "json"}
 
@@ -64,6 +81,7 @@ class AppServiceEndpointOperator(AppServiceBaseOperator):
         base_url: str | None = None,
         idempotency_key: bool = False,
         request_timeout: float = 60.0,
+        function_key_secret_name: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -79,6 +97,20 @@ class AppServiceEndpointOperator(AppServiceBaseOperator):
         self.base_url = base_url
         self.idempotency_key = idempotency_key
         self.request_timeout = request_timeout
+        self.function_key_secret_name = function_key_secret_name
+        _mask_function_keys(path, headers)
+
+    def render_template_fields(self, context: Context, jinja_env: jinja2.Environment | None = None) -> None:
+        """Mask a function key right after rendering: the rendered fields go to the API server next."""
+        super().render_template_fields(context, jinja_env)
+        _mask_function_keys(self.path, self.headers)
+
+    @property
+    def _shown_path(self) -> str:
+        """The path as logs, audit lines and errors show it (a ``code=`` value as ``***``)."""
+        from airflow_provider_appservice.operations.function_keys import redact_path
+
+        return redact_path(str(self.path))
 
     def _checked(self) -> tuple[str | None, str]:
         """The audience scope and the path, after every check that needs no I/O (before any request)."""
@@ -98,7 +130,36 @@ class AppServiceEndpointOperator(AppServiceBaseOperator):
             check_base_url(self.base_url)
         check_headers(self.headers)
         check_positive(self.request_timeout, "request_timeout")
-        return scope, check_app_path(self.path)
+        path = check_app_path(self.path)
+        if self.function_key_secret_name:
+            from airflow_provider_appservice.operations.function_keys import check_secret_name, has_function_key
+
+            check_secret_name(self.function_key_secret_name)
+            if has_function_key(path, self.headers):
+                raise TaskArgumentError(
+                    "function_key_secret_name",
+                    "is set and the path or headers carry a function key too",
+                    "remove code= from path and x-functions-key from headers",
+                )
+        return scope, path
+
+    def _headers(self) -> dict[str, str] | None:
+        """The caller's headers, plus the function key read from Key Vault (masked the moment it exists)."""
+        if not self.function_key_secret_name:
+            return self.headers
+        from airflow.sdk.log import mask_secret
+
+        from airflow_provider_appservice.operations.function_keys import (
+            every_form,
+            read_function_key,
+            with_function_key,
+        )
+
+        key = read_function_key(self.hook.identity, self.hook.get_credential(), self.function_key_secret_name)
+        for form in every_form([key]):
+            mask_secret(form)
+        self.log.info("Function key read from Key Vault secret '%s'", self.function_key_secret_name)
+        return with_function_key(self.headers, key)
 
     def execute(self, context: Context) -> Any:
         from airflow_provider_appservice.operations.endpoint import call_app, raise_for_unexpected, resolve_endpoint
@@ -117,7 +178,7 @@ class AppServiceEndpointOperator(AppServiceBaseOperator):
                 path,
                 json=self.json,
                 data=self.data,
-                headers=self.headers,
+                headers=self._headers(),
                 idempotency_key=self.idempotency_key,
                 timeout=self.request_timeout,
                 backoff=self.backoff(deadline=max(self.request_timeout * 4, 120)),
@@ -125,7 +186,7 @@ class AppServiceEndpointOperator(AppServiceBaseOperator):
                 clock=self.hook.clock,
                 logger=self.log,
             )
-            what = f"{self.method.upper()} {self.path} on '{target.label}'"
+            what = f"{self.method.upper()} {self._shown_path} on '{target.label}'"
             self.log.info(
                 "%s -> HTTP %s in %.0f ms (%d attempt(s))",
                 what,
@@ -144,7 +205,7 @@ class AppServiceEndpointOperator(AppServiceBaseOperator):
         audit(
             self.log,
             self.hook.identity,
-            f"call {self.method.upper()} {self.path}",
+            f"call {self.method.upper()} {self._shown_path}",
             resource_id,
             outcome=f"HTTP {response.status_code}",
             audience=scope[: -len("/.default")] if scope else "anonymous",

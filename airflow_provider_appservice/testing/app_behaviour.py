@@ -316,6 +316,27 @@ class AppEndpointsMixin:
             book.routes.setdefault(site, []).append(route)
         return route
 
+    def add_function(
+        self, site: Site, path: str, keys: Sequence[str], method: str = "*", handler: Handler | None = None
+    ) -> AppRoute:
+        """Serve ``path`` as a function with ``authLevel: function``: like the Functions host it
+        answers 401 (empty body) unless the request carries one of ``keys`` in the
+        ``x-functions-key`` header or the ``code`` query parameter; then ``handler`` (default:
+        200 ``{"function": path, "build": ...}``). Easy Auth, when enabled, runs first."""
+        accepted = frozenset(keys)
+        if not accepted or not all(isinstance(k, str) and k for k in accepted):
+            raise ValueError("keys must name at least one non-empty key")
+
+        def with_key(info: RequestInfo) -> tuple[int, Mapping[str, str] | None, Any]:
+            given = info.headers.get("x-functions-key") or info.query.get("code")
+            if given not in accepted:
+                return 401, None, None
+            if handler is not None:
+                return handler(info)
+            return 200, None, {"function": info.path, "build": info.build}
+
+        return self.add_app_route(site, method, path, with_key)
+
     def add_custom_domain(self, site: Site, host: str) -> str:
         """Serve this site's or slot's app under ``host`` too: a custom domain or a front door
         (Front Door, Application Gateway, ...) forwarding to it. ARM does not report it, so an
