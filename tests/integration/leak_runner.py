@@ -52,6 +52,15 @@ def capture_fds(path: str) -> Iterator[None]:
         out.write(str(redact(text)))
 
 
+def rendered_fields() -> str:
+    """Every rendered-field row the runs stored (what the UI shows), as JSON text."""
+    from airflow.models.renderedtifields import RenderedTaskInstanceFields
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        return json.dumps([row.rendered_fields for row in session.query(RenderedTaskInstanceFields).all()])
+
+
 def main(out_path: str, log_path: str) -> None:
     with AppServiceEmulator(token_format="opaque") as emu, emu.apply_env():
         tenant = emu.add_tenant()
@@ -59,6 +68,13 @@ def main(out_path: str, log_path: str) -> None:
         emu.add_site(sub, "rg-leak", "shop")
         sp = emu.add_service_principal(tenant)
         emu.assign_role(sp, "Reader", f"/subscriptions/{sub}")
+        # Function keys: one passed in the path (?code=), one read from the connection's vault.
+        function_keys = ["fk-canary-" + secrets.token_urlsafe(18) for _ in range(2)]
+        fn = emu.add_site(sub, "rg-leak", "orders-fn", kind="functionapp,linux")
+        emu.add_function(fn, "/api/orders", keys=function_keys)
+        vault = emu.add_vault(tenant, "kvleak" + sub[:8])
+        emu.set_secret(vault, "orders-fn-key", function_keys[1])
+        emu.assign_role(sp, "Key Vault Secrets User", vault)
         os.environ["AIRFLOW_CONN_AZURE_APP_SERVICE_DEFAULT"] = json.dumps(
             {
                 "conn_type": "azure_app_service",
@@ -70,14 +86,20 @@ def main(out_path: str, log_path: str) -> None:
                     "subscription_id": sub,
                     "resource_group": "rg-leak",
                     "ca_bundle": emu.ca_path,
+                    "key_vault_url": vault,
                 },
             }
         )
         migrate_db()
         canary = "canary-" + secrets.token_hex(12)
-        dag = load_dag(Path(__file__).resolve().parents[1] / "dags" / "leak_probe.py", "leak_probe")
+        dags = Path(__file__).resolve().parents[1] / "dags"
+        dag = load_dag(dags / "leak_probe.py", "leak_probe")
+        fk_dag = load_dag(dags / "function_keys.py", "function_key_calls")
         with capture_fds(log_path):
             run = dag.test(run_conf={"app_name": "shop", "canary": canary})
+            fk_run = fk_dag.test(
+                run_conf={"app_name": "orders-fn", "fkey": function_keys[0], "secret_name": "orders-fn-key"}
+            )
 
         result = {
             "states": task_states(run),
@@ -85,6 +107,10 @@ def main(out_path: str, log_path: str) -> None:
             "tokens": emu.issued_tokens(),
             "secrets": [sp.secret],
             "canary": canary,
+            "function_keys": function_keys,
+            "function_key_states": task_states(fk_run),
+            "function_key_xcom": [xcom_value(fk_run, t) for t in ("key_in_path", "key_from_vault")],
+            "rendered": rendered_fields(),
         }
     fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:

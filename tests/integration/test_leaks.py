@@ -1,4 +1,4 @@
-"""No token or client secret the emulator issued appears in a DAG run's task log or XCom.
+"""No token, client secret or function key appears in a DAG run's task log, XCom or rendered fields.
 
 The probe DAG logs a token and raises an exception carrying one; the task log is what
 the secrets masker lets through (see leak_runner.py). A positive control proves the scan
@@ -37,6 +37,17 @@ def test_tokens_and_secrets_never_reach_output_or_xcom(tmp_path):
     assert result["canary"] in output
     assert "deliberate failure carrying" in output, "the exception text is part of what is scanned"
 
-    leaked = [i for i, value in enumerate(result["tokens"] + result["secrets"]) if value in output]
+    # Function keys: one in the path (?code=), one from Key Vault; both reached the function
+    # (it answers 401 without one), and the failing call's error and the audit line were printed.
+    states = result["function_key_states"]
+    assert states["key_in_path"] == states["key_from_vault"] == "success", states
+    assert states["no_key"] == states["key_in_path_fails"] == "failed", states
+    assert "AUDIT" in output and "/api/orders?code=***" in output, "positive control: the masked path is shown"
+    assert "/api/orders?code=***&day=1" in result["rendered"], "positive control: rendered fields were read"
+
+    secret_values = result["tokens"] + result["secrets"] + result["function_keys"]
+    leaked = [i for i, value in enumerate(secret_values) if value in output]
     assert leaked == [], f"{len(leaked)} secret value(s) found in the run's output"
-    assert not any(t in json.dumps(result["xcom"]) for t in result["tokens"]), "a token reached XCom"
+    xcoms = json.dumps([result["xcom"], result["function_key_xcom"]])
+    assert not any(t in xcoms for t in secret_values), "a secret reached XCom"
+    assert not any(t in result["rendered"] for t in secret_values), "a secret reached the rendered fields"
