@@ -66,7 +66,9 @@ class ArmRoute:
     action: Callable[[dict[str, str]], str]
     handler: Handler
     authorize: bool = True  # False: the handler filters what the caller may see (ARM list calls)
-    creates: bool = False  # True: the named slot may not exist yet (ctx.site is then its production site)
+    # True: the named resource may not exist yet (a slot: ctx.site is then its production site;
+    # a site: ctx.site is None; a resource group: no ResourceGroupNotFound).
+    creates: bool = False
     pattern: re.Pattern[str] = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -122,6 +124,8 @@ def resource_id(params: dict[str, str]) -> str:
         rid += f"/resourceGroups/{params['rg']}"
     if "site" in params:
         rid += f"/providers/Microsoft.Web/sites/{params['site']}"
+    if "plan" in params:
+        rid += f"/providers/Microsoft.Web/serverfarms/{params['plan']}"
     if params.get("slot"):
         rid += f"/slots/{params['slot']}"
     return rid
@@ -197,6 +201,10 @@ class ArmApp:
             return arm_error(
                 404, "InvalidResourceType", f"The emulator does not serve '{path}' (not modelled yet).", headers
             )
+        if "sub" not in params:  # tenant-level reads (GET /subscriptions, /tenants): no subscription yet
+            return await route.handler(
+                ArmContext(request, world, cloud, params, caller, Subscription("", caller.tid), headers)
+            )
         sub = world.subscription(params["sub"])
         if sub is None or world.cloud_of_tenant(sub.tenant_id).name != cloud.name:
             return arm_error(
@@ -227,7 +235,8 @@ class ArmApp:
                 headers,
             )
         ctx = ArmContext(request, world, cloud, params, caller, sub, headers)
-        if "rg" in params and params["rg"].lower() not in sub.resource_groups:
+        creating_group = route.creates and "site" not in params and "plan" not in params
+        if "rg" in params and params["rg"].lower() not in sub.resource_groups and not creating_group:
             return arm_error(
                 404, "ResourceGroupNotFound", f"Resource group '{params['rg']}' could not be found.", headers
             )
@@ -237,6 +246,8 @@ class ArmApp:
                 parent, site = site, site.slots.get(params["slot"].lower())
                 if site is None and route.creates:
                     site = parent
+            if site is None and route.creates and not params.get("slot"):
+                return await route.handler(ctx)  # PUT of a new site: ctx.site stays None
             if site is None:
                 name = params["site"] + (f"/slots/{params['slot']}" if params.get("slot") else "")
                 return web_error(

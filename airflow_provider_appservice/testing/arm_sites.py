@@ -7,6 +7,8 @@ The Site JSON carries what the SDK model and the provider read (azure-apis.md §
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from starlette.responses import Response
@@ -24,6 +26,7 @@ from airflow_provider_appservice.testing.arm import (
 from airflow_provider_appservice.testing.catalog import plan_tier, region_name
 from airflow_provider_appservice.testing.model import Site
 from airflow_provider_appservice.testing.site_ops import identity_json
+from airflow_provider_appservice.testing.state import World
 
 
 def _ssl_state(host: str, host_type: str) -> dict[str, Any]:
@@ -42,10 +45,7 @@ def _ssl_state(host: str, host_type: str) -> dict[str, Any]:
 
 def site_json(site: Site) -> dict[str, Any]:
     linux = "linux" in site.kind
-    plan = (
-        f"/subscriptions/{site.subscription_id}/resourceGroups/{site.resource_group}"
-        f"/providers/Microsoft.Web/serverfarms/{site.site_name}-plan"
-    )
+    plan = site.plan_id
     props: dict[str, Any] = {
         "name": f"{site.site_name}({site.slot})" if site.slot else site.name,
         "state": site.state,
@@ -111,11 +111,21 @@ def site_json(site: Site) -> dict[str, Any]:
     return body
 
 
+def etag_header(world: World, site: Site) -> dict[str, str]:
+    """``ETag`` as site/slot GET/PUT, config writes, slot-config actions and swap 202s send it:
+    a quoted hex string that changes whenever the site's state does (real ones look like
+    ``"1DAF0C3E5B6A2B0"``; how Azure derives it is UNVERIFIED, clients only echo it)."""
+    with world.lock:
+        digest = hashlib.sha256(json.dumps(site_json(site), sort_keys=True, default=str).encode()).hexdigest()
+    return {"etag": f'"{digest[:15].upper()}"'}
+
+
 async def get_site(ctx: ArmContext) -> Response:
     assert ctx.site is not None
     with ctx.world.lock:
         body = site_json(ctx.site)
-    return ctx.json(body)
+        etag = etag_header(ctx.world, ctx.site)
+    return ctx.json(body, headers=etag)
 
 
 def _listing(ctx: ArmContext, sites: list[Site]) -> Response:

@@ -32,7 +32,10 @@ from typing import Any
 from airflow_provider_appservice.testing import (
     apps,
     arm,
+    arm_account,
+    arm_create,
     arm_deployments,
+    arm_publishing,
     arm_sites,
     blobs,
     entra,
@@ -54,7 +57,13 @@ from airflow_provider_appservice.testing.tls import EmulatorCA
 _DEFAULT_STATUS = 503
 
 # ARM areas register their routes here (one module per area).
-ARM_AREAS: list[Callable[[arm.ArmRoutes], None]] = [arm_sites.register, arm_deployments.register]
+ARM_AREAS: list[Callable[[arm.ArmRoutes], None]] = [
+    arm_account.register,
+    arm_sites.register,
+    arm_deployments.register,
+    arm_create.register,
+    arm_publishing.register,
+]
 ARM_AREAS.extend(ARM_WRITE_AREAS)  # restart/start/stop, swap, settings, config/web
 
 

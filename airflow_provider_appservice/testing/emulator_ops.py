@@ -60,13 +60,15 @@ class SiteOperationsMixin:
     )
     lro_retry_after = _knob(
         "lro_retry_after",
-        "Retry-After (integer seconds) on swap 202s and polls (default None: not sent). Real Azure "
-        "sends one; azure-core prefers it to retry-after-ms and really sleeps that long.",
+        "Retry-After (whole seconds) on swap 202s and in-progress polls (default 15, as real App "
+        "Service paces them). azure-core waits it through the transport's sleep, so run the provider "
+        "on an EmulatorClock (use_clock) to pay nothing for it. None: not sent (0 is read as absent).",
     )
     lro_retry_after_ms = _knob(
         "lro_retry_after_ms",
-        "retry-after-ms on swap 202s and polls (default 10), honoured by azure-core's pollers when "
-        "Retry-After is absent.",
+        "The fast knob, NOT what Azure sends: retry-after-ms on swap 202s and polls (default None: "
+        "not sent). azure-core reads it only when Retry-After is absent, so set lro_retry_after=None "
+        "too, for clients that cannot run on an EmulatorClock.",
     )
     kv_reference_resolution_polls = _knob(
         "kv_reference_resolution_polls",

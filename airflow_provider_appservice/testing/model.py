@@ -82,6 +82,7 @@ class Site:
     parent: Site | None = field(default=None, repr=False)
     regional: bool = False
     state: str = "Running"
+    plan_name: str | None = None  # its App Service plan; None: the implicit ``<site>-plan``
     # Kudu (testing/kudu.py): SCM basic auth with the publishing credentials is refused unless
     # enabled (default off, like hardened tenants); the password publishingcredentials reports.
     basic_auth_enabled: bool = False
@@ -108,6 +109,12 @@ class Site:
         },
         repr=False,
     )
+
+    @property
+    def plan_id(self) -> str:
+        prod = self.parent or self
+        name = prod.plan_name or f"{prod.site_name}-plan"
+        return f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}/providers/Microsoft.Web/serverfarms/{name}"
 
     @property
     def site_name(self) -> str:

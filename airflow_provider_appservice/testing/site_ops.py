@@ -129,8 +129,8 @@ class Ops:
 
     swap_duration_polls: int | None = 2
     swap_duration_seconds: float | None = None
-    lro_retry_after: int | None = None
-    lro_retry_after_ms: int | None = 10
+    lro_retry_after: int | None = 15
+    lro_retry_after_ms: int | None = None
     kv_reference_resolution_polls: int | None = 1
     kv_reference_resolution_seconds: float | None = None
     operations: dict[str, SwapOperation] = field(default_factory=dict)
@@ -414,17 +414,26 @@ def apply_slot_config(world: World, source: Site, target: Site) -> None:
         ops.previews[prod] = preview
 
 
-def reset_slot_config(world: World, source: Site) -> None:
-    """Cancel a pending preview whose source is ``source`` (nothing to do otherwise)."""
-    prod = production_of(source)
+def reset_slot_config(world: World, site: Site) -> None:
+    """Cancel the pending preview ``site`` takes part in, as its source or its target (nothing
+    to do otherwise): the source gets its own settings back (Azure's docs: "If you cancel the
+    swap, App Service reapplies configuration elements to the source slot").
+
+    Posted on the target too because that is what az sends (``slot swap --action reset``: with no
+    ``--target-slot`` on the site, with one on ``slots/{target}``, its comment "we will reset both
+    source slot and target slot"), and the portal's cancel ends the preview either way. That real
+    App Service cancels from the target's side is UNVERIFIED (only the source-side call, as in
+    Azure's docs and PowerShell's ResetSlotSwap, is documented)."""
+    prod = production_of(site)
     ops = ops_of(world)
     with world.lock:
         settle(world, prod)
         if prod in ops.running:
             raise _conflict(prod)
         preview = ops.previews.get(prod)
-        if preview is None or preview.source is not source:
+        if preview is None or (site is not preview.source and site is not preview.target):
             return
+        source = preview.source
         source.app_settings = dict(preview.app_settings)
         source.connection_strings = dict(preview.connection_strings)
         source.target_swap_slot = None

@@ -127,7 +127,7 @@ class World:
     def known_resource(self, cloud: Cloud, audience: str) -> bool:
         """Whether Entra would know a resource by this identifier (AADSTS500011 otherwise)."""
         aud = norm_aud(audience)
-        if aud in cloud.arm_audiences or aud in {
+        if aud in cloud.scm_audiences or aud in {
             norm_aud(cloud.vault_resource),
             cloud.token_exchange_audience,
             cloud.graph_resource,
@@ -374,6 +374,18 @@ class World:
         self._register_host(site.default_host_name, HostInfo("app", cloud, site))
         self._register_host(site.scm_host_name, HostInfo("scm", cloud, site))
         self.sites[site.id.lower()] = site
+
+    def remove_site(self, site: Site) -> None:
+        """Forget a site (with its slots) or a slot, and its host names (ARM DELETE)."""
+        with self.lock:
+            for each in (site, *site.slots.values()):
+                self.sites.pop(each.id.lower(), None)
+                for host in (each.default_host_name, each.scm_host_name):
+                    info = self._hosts.get(host.lower())
+                    if info is not None and info.target is each:
+                        del self._hosts[host.lower()]
+            if site.parent is not None:
+                site.parent.slots.pop((site.slot or "").lower(), None)
 
     def add_vault(
         self,

@@ -18,6 +18,12 @@ TO_STAGING = CsmSlotEntity(target_slot="staging", preserve_vnet=True)
 TO_PRODUCTION = CsmSlotEntity(target_slot="production", preserve_vnet=True)
 
 
+@pytest.fixture(autouse=True)
+def fast_swap_polls(emu):
+    """These tests poll with bare SDK clients (no EmulatorClock), so they take the fast knob."""
+    emu.lro_retry_after, emu.lro_retry_after_ms = None, 10
+
+
 def _raw(pipeline_response, deserialized, headers):
     return pipeline_response.http_response
 
@@ -133,7 +139,7 @@ def test_swap_with_production_polls_its_location_then_gets_the_site(emu):
 def test_slot_swap_202_shape_and_final_body(emu):
     sc = make_scenario(emu)
     emu.swap_duration_polls = 1
-    emu.lro_retry_after = 15  # what real Azure sends; only checked here, never waited for
+    emu.lro_retry_after, emu.lro_retry_after_ms = 15, None  # the defaults: only checked here, never waited for
     token = sc.credential().get_token("https://management.azure.com/.default").token
     auth = {"Authorization": f"Bearer {token}"}
     response = requests.post(
@@ -148,11 +154,14 @@ def test_slot_swap_202_shape_and_final_body(emu):
     location = response.headers["location"]
     assert location.startswith(f"https://management.azure.com{sc.slot.id}/operationresults/")
     assert location.endswith("?api-version=2025-05-01")
-    assert response.headers["retry-after"] == "15" and response.headers["retry-after-ms"] == "10"
+    assert response.headers["retry-after"] == "15" and "retry-after-ms" not in response.headers
+    assert response.headers["etag"].startswith('"')
     first = requests.get(location, headers=auth, verify=emu.ca_path, timeout=10)
     assert first.status_code == 202 and first.content == b""
+    assert first.headers["retry-after"] == "15" and first.headers["location"] == location
+    assert "retry-after-ms" not in first.headers and "etag" not in first.headers
     done = requests.get(location, headers=auth, verify=emu.ca_path, timeout=10)
-    assert done.status_code == 200
+    assert done.status_code == 200 and done.headers["etag"].startswith('"')
     body = done.json()
     assert body["name"] == "app/staging" and body["type"] == "Microsoft.Web/sites/slots"
     assert body["properties"]["slotSwapStatus"]["destinationSlotName"] == "Production"

@@ -78,3 +78,14 @@ def contributor(world, use_conn):
         "azure_app_service_default", world.conn("service_principal_secret", login=sp.client_id, password=sp.secret)
     )
     return sp
+
+
+@pytest.fixture
+def emulator_clock(world: World):
+    """Every wait of the provider on the emulator's clock: a swap's real-shaped ``Retry-After: 15``
+    (and each poll's) costs no real time (docs/emulator.md, "Waits without waiting")."""
+    from airflow_provider_appservice.clock import use_clock
+    from airflow_provider_appservice.testing.clock import EmulatorClock
+
+    with use_clock(EmulatorClock(world.emu)) as clock:
+        yield clock

@@ -18,6 +18,8 @@ from airflow_provider_appservice.triggers.swap import AppServiceSwapTrigger
 
 from ..support import REPO, load_dag, migrate_db, task_states, xcom_value
 
+pytestmark = pytest.mark.usefixtures("emulator_clock")  # swaps poll with Retry-After: 15
+
 SWAP_DAGS = REPO / "tests" / "dags" / "swap_slots.py"
 
 
