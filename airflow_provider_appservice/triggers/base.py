@@ -6,9 +6,13 @@ hold only names and numbers: never a token, URL with a SAS, header or setting va
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+if TYPE_CHECKING:
+    from airflow_provider_appservice.hooks.app_service import AppServiceHook
+    from airflow_provider_appservice.operations.endpoint import AppEndpoint
 
 
 def error_event(what: str, exc: BaseException, **extra: Any) -> TriggerEvent:
@@ -17,6 +21,41 @@ def error_event(what: str, exc: BaseException, **extra: Any) -> TriggerEvent:
     from airflow_provider_appservice.boundary import classify
 
     return TriggerEvent({**classify(what, exc).to_event(), **extra})
+
+
+def read_deadline(value: Any, argument: str = "deadline") -> float:
+    """A trigger's own end time (epoch seconds), read back from its stored kwargs: a finite
+    number, or the trigger is refused, so no wait relies on Airflow's trigger timeout alone
+    (``dag.test()`` has none) and none polls forever."""
+    import math
+
+    from airflow_provider_appservice.errors import TaskArgumentError
+
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise TaskArgumentError(
+            argument,
+            "is missing" if value is None else f"is {str(value)[:40]!r}, not an end time in epoch seconds",
+            "clear the task so it defers again with its own deadline",
+        )
+    return float(value)
+
+
+async def trusted_app_call(
+    hook: AppServiceHook, trigger: AppServiceBaseTrigger, scope: Any, hosts: Any, base_url: Any, path: Any
+) -> tuple[str | None, AppEndpoint]:
+    """The scope and endpoint an app-probing trigger may use, its kwargs checked again (they come
+    back from the database): the path is a path on the app, the audience passes the floor, and the
+    hosts are re-derived from ARM (``operations.app_trust``), all before any app token exists."""
+    from airflow_provider_appservice.identity.audiences import app_scope
+    from airflow_provider_appservice.operations.app_trust import trusted_endpoint
+    from airflow_provider_appservice.operations.endpoint import check_app_path
+    from airflow_provider_appservice.operations.sites import aget_site
+
+    check_app_path(path)
+    checked_scope = app_scope(scope) if scope else None
+    async with hook.shared_arm_client() as arm:
+        site = await aget_site(arm, trigger.resource_group, trigger.app_name, trigger.slot)
+    return checked_scope, trusted_endpoint(trigger.label, site, await hook.aget_identity(), hosts, base_url)
 
 
 class AppServiceBaseTrigger(BaseTrigger):

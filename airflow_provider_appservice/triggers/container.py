@@ -8,14 +8,16 @@ reference, the audience's scope and numbers: nothing secret.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow.triggers.base import TriggerEvent
 
-from airflow_provider_appservice.triggers.base import AppServiceBaseTrigger, error_event
-
-if TYPE_CHECKING:
-    pass
+from airflow_provider_appservice.triggers.base import (
+    AppServiceBaseTrigger,
+    error_event,
+    read_deadline,
+    trusted_app_call,
+)
 
 
 class AppServiceContainerReadyTrigger(AppServiceBaseTrigger):
@@ -54,7 +56,7 @@ class AppServiceContainerReadyTrigger(AppServiceBaseTrigger):
         self.hosts = list(hosts)
         self.base_url = base_url
         self.required_consecutive = required_consecutive
-        self.deadline = float(deadline)
+        self.deadline = read_deadline(deadline)  # kwargs come back from the database
         self.timeout = float(timeout)
         self.state = state
 
@@ -90,7 +92,8 @@ class AppServiceContainerReadyTrigger(AppServiceBaseTrigger):
         )
         hook = AppServiceHook(azure_app_service_conn_id=self.azure_app_service_conn_id)
         try:
-            async with hook.shared_app_client(self.scope, self.hosts, self.base_url) as app:
+            scope, endpoint = await trusted_app_call(hook, self, self.scope, self.hosts, self.base_url, self.path)
+            async with hook.shared_app_client(scope, endpoint.hosts, endpoint.base_url) as app:
                 outcome = await await_serving(app, self.path, readiness, clock=hook.clock, logger=self.log)
             yield TriggerEvent(outcome_event(outcome, probes=readiness.gate.probes))
         except (AppServiceError, AzureError) as exc:

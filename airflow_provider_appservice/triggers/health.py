@@ -7,7 +7,12 @@ from typing import Any
 
 from airflow.triggers.base import TriggerEvent
 
-from airflow_provider_appservice.triggers.base import AppServiceBaseTrigger, error_event
+from airflow_provider_appservice.triggers.base import (
+    AppServiceBaseTrigger,
+    error_event,
+    read_deadline,
+    trusted_app_call,
+)
 
 
 class AppServiceHealthTrigger(AppServiceBaseTrigger):
@@ -19,7 +24,7 @@ class AppServiceHealthTrigger(AppServiceBaseTrigger):
     audience's *scope*, host names and the check. The app pipeline comes from the hook, shared
     per loop and (identity, audience, hosts, base URL) and closed by its last user, also when
     the trigger is cancelled; the loop's credential is closed with the loop's last shared client.
-    ``deadline`` None (triggers stored by earlier versions): no deadline of its own.
+    ``deadline`` is required (a row stored without one is refused: it could wait forever).
     ``timeout``: the sensor's timeout in seconds, for the messages.
     """
 
@@ -45,7 +50,7 @@ class AppServiceHealthTrigger(AppServiceBaseTrigger):
         self.required_consecutive = required_consecutive
         self.check = check
         self.request_timeout = request_timeout
-        self.deadline = deadline
+        self.deadline = read_deadline(deadline)  # kwargs come back from the database
         self.timeout = timeout
 
     def extra_kwargs(self) -> dict[str, Any]:
@@ -62,8 +67,6 @@ class AppServiceHealthTrigger(AppServiceBaseTrigger):
         }
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        import math
-
         from azure.core.exceptions import AzureError
 
         from airflow_provider_appservice.errors import AppServiceError
@@ -73,7 +76,7 @@ class AppServiceHealthTrigger(AppServiceBaseTrigger):
 
         check = HealthCheck(**{**self.check, "expected_status": tuple(self.check.get("expected_status", (200,)))})
         hook = AppServiceHook(azure_app_service_conn_id=self.azure_app_service_conn_id)
-        deadline = math.inf if self.deadline is None else float(self.deadline)
+        deadline = self.deadline
         wait = HealthWait(
             f"{self.label}{self.path}",
             required=self.required_consecutive,
@@ -82,7 +85,8 @@ class AppServiceHealthTrigger(AppServiceBaseTrigger):
             interval=self.poll_interval,
         )
         try:
-            async with hook.shared_app_client(self.scope, self.hosts, self.base_url) as client:
+            scope, endpoint = await trusted_app_call(hook, self, self.scope, self.hosts, self.base_url, self.path)
+            async with hook.shared_app_client(scope, endpoint.hosts, endpoint.base_url) as client:
                 outcome = await await_healthy(
                     client, self.path, check, self.request_timeout, wait, clock=hook.clock, logger=self.log
                 )

@@ -13,7 +13,7 @@ from typing import Any
 
 from airflow.triggers.base import TriggerEvent
 
-from airflow_provider_appservice.triggers.base import AppServiceBaseTrigger, error_event
+from airflow_provider_appservice.triggers.base import AppServiceBaseTrigger, error_event, read_deadline
 
 
 class AppServiceKeyVaultReferencesTrigger(AppServiceBaseTrigger):
@@ -40,7 +40,7 @@ class AppServiceKeyVaultReferencesTrigger(AppServiceBaseTrigger):
         super().__init__(**kwargs)
         self.written = {str(k): [str(n) for n in v] for k, v in (written or {}).items()}
         self.watch = {str(area): (None if names is None else [str(n) for n in names]) for area, names in watch.items()}
-        self.deadline = float(deadline)
+        self.deadline = read_deadline(deadline)  # kwargs come back from the database
         self.timeout = float(timeout)
 
     def extra_kwargs(self) -> dict[str, Any]:

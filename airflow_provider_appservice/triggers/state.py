@@ -7,13 +7,12 @@ loop, and stops at its own ``deadline`` with a timeout event. Kwargs are names a
 
 from __future__ import annotations
 
-import math
 from collections.abc import AsyncIterator
 from typing import Any
 
 from airflow.triggers.base import TriggerEvent
 
-from airflow_provider_appservice.triggers.base import AppServiceBaseTrigger, error_event
+from airflow_provider_appservice.triggers.base import AppServiceBaseTrigger, error_event, read_deadline
 
 
 class AppServiceStateTrigger(AppServiceBaseTrigger):
@@ -21,8 +20,8 @@ class AppServiceStateTrigger(AppServiceBaseTrigger):
 
     :param target_state: ``Running`` or ``Stopped`` (anything else is refused before any call).
     :param deadline: epoch seconds; the wait ends there with a timeout event (a restarted
-        triggerer keeps it; it does not rely on Airflow's trigger timeout). None: no deadline
-        of its own (triggers stored by earlier versions).
+        triggerer keeps it; it does not rely on Airflow's trigger timeout). Required: a row
+        stored without one is refused (it could wait forever).
     :param timeout: the sensor's timeout in seconds (for the messages).
     """
 
@@ -36,7 +35,7 @@ class AppServiceStateTrigger(AppServiceBaseTrigger):
     ) -> None:
         super().__init__(**kwargs)
         self.target_state = target_state
-        self.deadline = None if deadline is None else float(deadline)
+        self.deadline = read_deadline(deadline)  # kwargs come back from the database
         self.timeout = None if timeout is None else float(timeout)
 
     def extra_kwargs(self) -> dict[str, Any]:
@@ -54,7 +53,7 @@ class AppServiceStateTrigger(AppServiceBaseTrigger):
         try:
             target = AppTarget(self.resource_group, self.app_name, self.slot)
             hook = AppServiceHook(azure_app_service_conn_id=self.azure_app_service_conn_id)
-            deadline = math.inf if self.deadline is None else self.deadline
+            deadline = self.deadline
             wait = StateWait(
                 target.label,
                 self.target_state,  # a misspelt state is refused here, before any call

@@ -18,7 +18,7 @@ from typing import Any
 from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_appservice.operations.targets import check_names
-from airflow_provider_appservice.triggers.base import AppServiceBaseTrigger, error_event
+from airflow_provider_appservice.triggers.base import AppServiceBaseTrigger, error_event, read_deadline
 
 
 class AppServiceSwapTrigger(AppServiceBaseTrigger):
@@ -45,7 +45,7 @@ class AppServiceSwapTrigger(AppServiceBaseTrigger):
         super().__init__(**kwargs)
         check_names(target_slot=target_slot)
         self.target_slot = target_slot
-        self.deadline = deadline
+        self.deadline = read_deadline(deadline)  # kwargs come back from the database
         self.continuation_token = continuation_token
         self.before = before
         self.pending_before = pending_before
@@ -126,7 +126,7 @@ class AppServiceSwapPreviewTrigger(AppServiceBaseTrigger):
         super().__init__(**kwargs)
         check_names(target_slot=target_slot)
         self.target_slot = target_slot
-        self.deadline = float(deadline)
+        self.deadline = read_deadline(deadline)  # kwargs come back from the database
         self.timeout = float(timeout)
         self.started = started
 

@@ -119,6 +119,7 @@ def test_a_health_trigger_takes_its_client_from_the_hook_and_leaves_the_cache_em
             required_consecutive=required,
             check={"expected_status": [200]},
             request_timeout=10,
+            deadline=time.time() + 600,
         )
 
     async def scenario() -> list[int]:
@@ -155,6 +156,7 @@ def test_a_cancelled_health_trigger_releases_the_shared_client(world, contributo
         required_consecutive=1,
         check={"expected_status": [200]},
         request_timeout=10,
+        deadline=time.time() + 600,
     )
 
     async def scenario() -> tuple[int, int]:

@@ -97,10 +97,12 @@ def test_serialize_round_trips_through_json(cls):
 
 
 @pytest.mark.parametrize("name", ["AppServiceStateTrigger", "AppServiceHealthTrigger"])
-def test_a_trigger_stored_without_a_deadline_still_loads(name):
-    """Triggers stored by an earlier version carry no deadline (or timeout): they still load."""
+def test_a_trigger_stored_without_a_deadline_is_refused(name):
+    """A row without its own deadline could poll forever (``dag.test()`` has no trigger timeout):
+    it is refused when read back, naming the deadline and the fix, before any call."""
+    from airflow_provider_appservice.errors import TaskArgumentError
+
     (cls,) = [c for c in trigger_classes() if c.__name__ == name]
     old = {k: v for k, v in EXTRA[name].items() if k not in ("deadline", "timeout")}
-    trigger = cls(**TARGET, **old)
-    assert trigger.deadline is None and trigger.timeout is None
-    assert json.loads(json.dumps(trigger.serialize()[1]))["deadline"] is None
+    with pytest.raises(TaskArgumentError, match="'deadline': is missing. Fix: clear the task"):
+        cls(**TARGET, **old)
