@@ -54,6 +54,7 @@ class AppServiceTargetMixin:
     resource_group: str | None
     slot: str | None
     azure_app_service_conn_id: str
+    appservice_portal_url: str = ""
 
     def _init_target(
         self, app_name: str, resource_group: str | None, slot: str | None, azure_app_service_conn_id: str
@@ -70,6 +71,24 @@ class AppServiceTargetMixin:
         task_type = known_task_type(type(self))
         if task_type:
             acting_as(task_type, slot=str(self.slot or "production").lower() != "production")
+        self.appservice_portal_url = self._expected_portal_url()
+
+    def _expected_portal_url(self) -> str:
+        """The portal link from the connection and the target alone (no call): the link Airflow
+        stores when the task ends, deferred, failed or resumed. A bad connection or name gives
+        no link here; ``execute`` reports it properly."""
+        try:
+            identity = self.hook.identity
+            target = self.target
+        except Exception:
+            return ""
+        if not identity.subscription_id:
+            return ""
+        resource_id = (
+            f"/subscriptions/{identity.subscription_id}/resourceGroups/{target.resource_group}"
+            f"/providers/Microsoft.Web/sites/{target.app_name}" + (f"/slots/{target.slot}" if target.slot else "")
+        )
+        return portal_url(identity.cloud.portal, identity.tenant_id, resource_id)
 
     @cached_property
     def hook(self) -> AppServiceHook:
@@ -100,4 +119,5 @@ class AppServiceTargetMixin:
     def push_portal_link(self, context: Context, resource_id: str) -> None:
         identity = self.hook.identity
         url = portal_url(identity.cloud.portal, identity.tenant_id, resource_id)
+        self.appservice_portal_url = url
         context["ti"].xcom_push(key=PORTAL_URL_KEY, value=url)

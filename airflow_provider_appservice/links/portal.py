@@ -24,7 +24,7 @@ class AppServicePortalLink(BaseOperatorLink):
     name = "Azure portal"
 
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
-        from airflow.sdk.execution_time.xcom import XCom
-
-        value = XCom.get_value(key=PORTAL_URL_KEY, ti_key=ti_key)
-        return str(value) if value else ""
+        """Airflow calls this in the worker when the task ends (deferred, failed or done) and
+        stores the answer; the task keeps its URL on itself, so no XCom lookup can miss and
+        log an error (sensors never pushed one)."""
+        return str(getattr(operator, "appservice_portal_url", "") or "")

@@ -30,9 +30,13 @@ def test_scheduled_restart_restarts_the_slot_and_waits_in_the_trigger(world, con
     assert portal.startswith("https://portal.azure.com/#@") and portal.endswith("/sites/shop/slots/staging")
 
 
-def test_stop_then_start_changes_state_through_sensors(world, contributor, dags):
+def test_stop_then_start_changes_state_through_sensors(world, contributor, dags, capfd):
     run = dags["cycle"].test(run_conf={"app_name": "shop", "slot": "production"})
     assert task_states(run) == {"stop": "success", "stopped": "success", "start": "success", "running": "success"}
+    link = xcom_value(run, "stopped", key="_link_AppServicePortalLink")
+    assert link and link.endswith(
+        f"/subscriptions/{world.subscription_id}/resourceGroups/rg-shop/providers/Microsoft.Web/sites/shop"
+    )
     assert [r.status for r in posts(world.emu, "/stop")] == [200]
     assert [r.status for r in posts(world.emu, "/start")] == [200]
 
@@ -51,10 +55,12 @@ def test_an_outage_is_survived_within_the_deadline(world, contributor, dags):
     assert [r.status for r in posts(world.emu, "/restart")] == [503, 503, 503, 200]
 
 
-def test_a_restart_that_breaks_mid_flight_is_not_resent(world, contributor, dags):
+def test_a_restart_that_breaks_mid_flight_is_not_resent(world, contributor, dags, capfd):
     world.emu.fault(status=502, method="POST", path=r"/restart$", times=1)
     run = dags["restart"].test(run_conf={"app_name": "shop", "slot": "staging"})
     assert task_states(run)["soft_restart"] == "failed"
+    assert "XCom not found" not in capfd.readouterr().out, "a failed task's portal link must not look XCom up"
+    assert xcom_value(run, "soft_restart", key="_link_AppServicePortalLink").endswith("/sites/shop/slots/staging")
     assert [r.status for r in posts(world.emu, "/restart")] == [502], "an ambiguous restart is never re-sent blindly"
 
 
