@@ -10,8 +10,9 @@ Shapes follow azure-apis.md §2, §9 and §10 (recorded traffic wins over the Ku
 - Uploads are streamed to a file (0600) under the emulator's private directory while their
   sha256 is computed; the deployment records ``checksum`` and ``bytes``, never content.
   ``{"packageUri": ...}`` is fetched in-process from the emulator's blob host (``blobs``).
-- Async answers 202 with ``Location`` ``.../api/deployments/latest?deployer=…&time=…``: plain
-  ``http://<scm>:80`` on Linux sites (as recorded), ``https://<scm>`` on Windows sites; and an
+- Async answers 202 with ``Location`` ``https://<scm>/api/deployments/latest?deployer=…&time=…``
+  (the poll answers' own ``Location`` is plain ``http://<scm>:80`` on Linux sites, as
+  recorded, ``https://<scm>`` on Windows sites); Linux records carry ``build_summary``; and an
   ``SCM-DEPLOYMENT-ID`` header **always** (the Kudu source adds it only with
   ``trackDeploymentProgress=true``; recorded Linux traffic shows it without), equal to the
   deployment id that ``/api/deployments/{id}`` and ARM ``deploymentStatus/{id}`` know.
@@ -275,7 +276,8 @@ class Kudu:
                 return _text(400, dep.error, headers)
             return Response(b"", 200, headers)
         when = datetime.fromtimestamp(dep.received, UTC).strftime("%Y-%m-%d_%H-%M-%SZ")
-        headers["Location"] = self._url(site, f"/api/deployments/latest?deployer={deployer}&time={when}", dep.windows)
+        # The 202's Location is https on both OSes; only Linux Kudu's poll answers say http://…:80.
+        headers["Location"] = f"https://{site.scm_host_name}/api/deployments/latest?deployer={deployer}&time={when}"
         if dep.behaviour.retry_after is not None:
             headers["Retry-After"] = str(dep.behaviour.retry_after)
         return Response(b"", 202, headers)
@@ -319,6 +321,8 @@ class Kudu:
                 body["provisioningState"] = (
                     "InProgress" if not dep.complete else "Failed" if dep.failed else "Succeeded"
                 )
+            else:  # Linux Kudu's records carry it (empty lists as seen; its fill-in is UNVERIFIED)
+                body["build_summary"] = {"errors": [], "warnings": []}
             return body
 
     def temp_json(self, dep: Deployment) -> dict[str, Any]:
