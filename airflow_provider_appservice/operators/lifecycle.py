@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_appservice.audit import audit
+from airflow_provider_appservice.hooks.app_service import AppServiceHook
 from airflow_provider_appservice.operators.base import AppServiceBaseOperator
 
 if TYPE_CHECKING:
@@ -47,18 +48,45 @@ class _LifecycleOperator(AppServiceBaseOperator):
         return {"app_name": target.app_name, "slot": target.slot, "state": result.site.state}
 
 
-class AppServiceRestartOperator(_LifecycleOperator):
-    """Restart an app or slot.
+_TARGET_DOC = """
+    :param app_name: the app (site) name.
+    :param resource_group: its resource group; defaults to the connection's ``resource_group``.
+    :param slot: a deployment slot; ``None`` or ``"production"`` for the production site.
+    :param azure_app_service_conn_id: the ``azure_app_service`` connection to use.
+"""
 
-    :param soft_restart: restart the app without recycling the worker (``softRestart``).
+
+class AppServiceRestartOperator(_LifecycleOperator):
+    __doc__ = (
+        """Restart an app or slot (``POST …/restart``, never sent twice when its outcome is unclear).
+"""
+        + _TARGET_DOC
+        + """    :param soft_restart: restart the app without recycling the worker (``softRestart``).
     :param synchronous: have Azure answer only once the restart is done (``synchronous``).
-    """
+"""
+    )
 
     action = "restart"
     template_fields: Sequence[str] = (*AppServiceBaseOperator.template_fields, "soft_restart", "synchronous")
 
-    def __init__(self, *, soft_restart: bool | None = None, synchronous: bool | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(
+        self,
+        *,
+        app_name: str,
+        resource_group: str | None = None,
+        slot: str | None = None,
+        azure_app_service_conn_id: str = AppServiceHook.default_conn_name,
+        soft_restart: bool | None = None,
+        synchronous: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            app_name=app_name,
+            resource_group=resource_group,
+            slot=slot,
+            azure_app_service_conn_id=azure_app_service_conn_id,
+            **kwargs,
+        )
         self.soft_restart = soft_restart
         self.synchronous = synchronous
 
@@ -67,12 +95,12 @@ class AppServiceRestartOperator(_LifecycleOperator):
 
 
 class AppServiceStartOperator(_LifecycleOperator):
-    """Start a stopped app or slot."""
+    __doc__ = "Start a stopped app or slot.\n" + _TARGET_DOC
 
     action = "start"
 
 
 class AppServiceStopOperator(_LifecycleOperator):
-    """Stop an app or slot (it answers 403 "Site Disabled" until started again)."""
+    __doc__ = 'Stop an app or slot (it answers 403 "Site Disabled" until started again).\n' + _TARGET_DOC
 
     action = "stop"
