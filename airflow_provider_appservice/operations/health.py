@@ -37,6 +37,31 @@ def json_path_get(document: Any, path: str) -> Any:
     return node
 
 
+def check_streak(value: object, argument: str = "required_consecutive") -> int:
+    """Good answers in a row a gate needs: a whole number of at least 1 (0 would pass the gate
+    on a 503 without one good answer). Refused before any call."""
+    from airflow_provider_appservice.errors import TaskArgumentError
+
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise TaskArgumentError(
+            argument, f"is {str(value)[:40]!r}", "give a whole number of 1 or more: 0 would pass without a good answer"
+        )
+    return value
+
+
+def check_statuses(value: object, argument: str = "expected_status") -> tuple[int, ...]:
+    """HTTP statuses that count as healthy: a non-empty list of 1xx-5xx numbers, redirects excluded
+    (a redirect, e.g. to a login page, is never healthy)."""
+    from airflow_provider_appservice.errors import TaskArgumentError
+
+    statuses = tuple(value) if isinstance(value, (list, tuple, set, frozenset)) else ()
+    if not statuses or any(isinstance(s, bool) or not isinstance(s, int) or not 100 <= s < 600 for s in statuses):
+        raise TaskArgumentError(argument, f"is {str(value)[:60]!r}", "give HTTP statuses, e.g. [200] or [200, 204]")
+    if any(300 <= s < 400 for s in statuses):
+        raise TaskArgumentError(argument, "lists a redirect status", "drop it: a redirect is never healthy")
+    return statuses
+
+
 @dataclass(frozen=True)
 class HealthCheck:
     """What a healthy answer looks like: a status and, optionally, content.

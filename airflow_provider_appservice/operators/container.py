@@ -69,21 +69,21 @@ class AppServiceDeployContainerOperator(AppServiceBaseOperator):
         self.timeout = timeout
         self.poll_interval = poll_interval
         self.deferrable = deferrable
+        from airflow_provider_appservice.operations.health import check_streak
+
+        check_streak(required_consecutive)  # not templated: refused when the DAG is parsed
 
     def _checked(self) -> tuple[str, str | None]:
         """The image and the health audience's scope, after every check that needs no I/O."""
-        from airflow_provider_appservice.errors import TaskArgumentError
         from airflow_provider_appservice.identity.audiences import app_scope
         from airflow_provider_appservice.operations.container import validate_image
         from airflow_provider_appservice.operations.endpoint import check_app_path, check_positive
+        from airflow_provider_appservice.operations.health import check_streak
 
         image = validate_image(self.image)
         if self.health_path:
             check_app_path(self.health_path, "health_path")
-        if int(check_positive(self.required_consecutive, "required_consecutive")) != self.required_consecutive:
-            raise TaskArgumentError(
-                "required_consecutive", f"{self.required_consecutive!r} is not a whole number", "give 1 or more"
-            )
+        check_streak(self.required_consecutive)
         check_positive(self.timeout, "timeout")
         check_positive(self.poll_interval, "poll_interval")
         return image, app_scope(self.health_audience) if self.health_audience else None

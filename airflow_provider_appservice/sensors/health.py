@@ -73,7 +73,7 @@ class AppServiceHealthSensor(AppServiceBaseSensor):
         self.path = path
         self.auth = auth
         self.required_consecutive = required_consecutive
-        self.expected_status = tuple(expected_status)
+        self.expected_status: tuple[int, ...] = ()
         self.json_path = json_path
         self.equals = equals
         self.contains = contains
@@ -82,12 +82,19 @@ class AppServiceHealthSensor(AppServiceBaseSensor):
         self.base_url = base_url
         self.probe_interval = probe_interval
         self.gate_timeout = gate_timeout
-        if required_consecutive < 1:
-            raise ValueError("required_consecutive must be at least 1")
+        from airflow_provider_appservice.errors import TaskArgumentError
+        from airflow_provider_appservice.operations.endpoint import check_positive
+        from airflow_provider_appservice.operations.health import check_statuses, check_streak
+
+        # Not templated: checked at construction, before any DAG run.
+        check_streak(required_consecutive)
+        self.expected_status = check_statuses(expected_status)
+        check_positive(request_timeout, "request_timeout")
         if self.mode == "reschedule" and required_consecutive > 1 and not self.deferrable:
-            raise ValueError(
-                f"{self.task_id}: mode='reschedule' forgets the streak of good answers between pokes; "
-                "use deferrable=True (or mode='poke') with required_consecutive > 1"
+            raise TaskArgumentError(
+                "mode",
+                f"'reschedule' forgets the streak of good answers between pokes (task '{self.task_id}')",
+                "use deferrable=True (or mode='poke') with required_consecutive > 1",
             )
         self._wait: HealthWait | None = None
         self._client: Any = None
@@ -95,10 +102,12 @@ class AppServiceHealthSensor(AppServiceBaseSensor):
     def _apply_templated_timing(self) -> None:
         """``probe_interval`` / ``gate_timeout`` may come from templates (DAG params); they
         override ``poke_interval`` / ``timeout``, which Airflow does not template."""
+        from airflow_provider_appservice.operations.endpoint import check_positive
+
         if self.probe_interval not in (None, ""):
-            self.poke_interval = float(self.probe_interval)
+            self.poke_interval = check_positive(self.probe_interval, "probe_interval")
         if self.gate_timeout not in (None, ""):
-            self.timeout = float(self.gate_timeout)
+            self.timeout = check_positive(self.gate_timeout, "gate_timeout")
 
     def _check(self) -> HealthCheck:
         from airflow_provider_appservice.operations.health import HealthCheck

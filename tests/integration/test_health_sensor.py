@@ -22,6 +22,7 @@ DAG_IDS = (
     "health_gate_json_short",
     "health_gate_deferred",
     "health_gate_deferred_short",
+    "health_gate_refusals",
 )
 
 
@@ -173,3 +174,26 @@ def test_a_crash_looping_container_fails_the_gate(world, reader, dags, errors):
     run = run_dag(dags["health_gate_short"])
     assert task_states(run) == {"gate": "failed"}
     assert {r.status for r in probes(world.emu, world.site)} == {503}
+
+
+def test_bad_templated_values_fail_before_any_request(world, reader, dags, errors):
+    """An absolute or scheme-relative health path (it would probe, and pass the gate on, another
+    host) and templated timings that are not positive numbers: TaskArgumentError naming the
+    argument, in the worker and when deferrable, with no request sent anywhere."""
+    from ..dags.health_gates import REFUSALS
+
+    other = world.emu.add_site(world.subscription_id, world.resource_group, "billing")
+    before = len(world.emu.requests)
+    run = run_dag(dags["health_gate_refusals"], other_host=other.default_host_name)
+    assert task_states(run) == dict.fromkeys(REFUSALS, "failed")
+    named = {
+        "absolute_path": "'path'",
+        "scheme_relative_path": "'path'",
+        "zero_probe_interval": "'probe_interval'",
+        "negative_gate_timeout": "'gate_timeout'",
+        "text_probe_interval": "'probe_interval'",
+        "deferred_absolute_path": "'path'",
+    }
+    for task_id, argument in named.items():
+        assert errors[task_id].startswith(f"TaskArgumentError: Argument {argument}"), errors[task_id]
+    assert world.emu.requests[before:] == [], "nothing was sent: not to ARM, not to any app"
