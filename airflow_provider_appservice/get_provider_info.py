@@ -102,6 +102,14 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "e.g. a custom domain or Front Door host in front of the app. Set by the owner of this "
         "connection, not by DAG authors.",
     ),
+    "allowed_audiences": _field(
+        "Allowed app-token audiences",
+        "Exact audiences (api://<client-id>, a client id or an Application ID URI), comma- or "
+        "newline-separated or a JSON list, that the endpoint operator and health checks may get "
+        "an app token for beyond the app's own Easy Auth audiences. Azure, Microsoft 365 and "
+        "Azure DevOps audiences are refused. Set by the owner of this connection.",
+        format="multiline",
+    ),
     "retry_max_attempts": _field(
         "Retry attempts",
         "How many times a throttled (429) or failing (5xx) request is tried in all. Default 4.",

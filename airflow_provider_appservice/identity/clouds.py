@@ -19,6 +19,9 @@ class Cloud:
     authority_host: str
     arm_endpoint: str
     arm_scope: str
+    # Kudu (SCM) calls: the App Service audience az uses (azure-apis.md §11), narrower than ARM in
+    # the public cloud; China and US Gov use the classic management resource there.
+    scm_scope: str
     vault_suffix: str
     vault_scope: str
     web_suffix: str
@@ -36,6 +39,7 @@ CLOUDS: dict[str, Cloud] = {
         authority_host="login.microsoftonline.com",
         arm_endpoint="https://management.azure.com",
         arm_scope="https://management.azure.com/.default",
+        scm_scope="https://appservice.azure.com/.default",
         vault_suffix="vault.azure.net",
         vault_scope="https://vault.azure.net/.default",
         web_suffix="azurewebsites.net",
@@ -47,6 +51,7 @@ CLOUDS: dict[str, Cloud] = {
         authority_host="login.chinacloudapi.cn",
         arm_endpoint="https://management.chinacloudapi.cn",
         arm_scope="https://management.chinacloudapi.cn/.default",
+        scm_scope="https://management.core.chinacloudapi.cn/.default",
         vault_suffix="vault.azure.cn",
         vault_scope="https://vault.azure.cn/.default",
         web_suffix="chinacloudsites.cn",
@@ -58,6 +63,7 @@ CLOUDS: dict[str, Cloud] = {
         authority_host="login.microsoftonline.us",
         arm_endpoint="https://management.usgovcloudapi.net",
         arm_scope="https://management.core.usgovcloudapi.net/.default",
+        scm_scope="https://management.core.usgovcloudapi.net/.default",  # equals the ARM scope there
         vault_suffix="vault.usgovcloudapi.net",
         vault_scope="https://vault.usgovcloudapi.net/.default",
         web_suffix="azurewebsites.us",

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_provider_appservice.errors import ConnectionConfigError
+from airflow_provider_appservice.identity.audiences import parse_allowed_audiences
 from airflow_provider_appservice.identity.auth_rules import (
     AUTH_RULES,
     AUTH_TYPES,
@@ -71,6 +72,7 @@ class IdentityConfig:
     resource_group: str | None = None
     ca_bundle: str | None = None
     allowed_hosts: tuple[str, ...] = ()
+    allowed_audiences: tuple[str, ...] = ()  # canonical (``identity.audiences.canonical``)
     retry_max_attempts: int = DEFAULT_RETRY_MAX_ATTEMPTS
     retry_max_delay_seconds: int = DEFAULT_RETRY_MAX_DELAY_SECONDS
 
@@ -359,6 +361,7 @@ def parse_identity_config(
         resource_group=_azure_name(extras, "resource_group"),
         ca_bundle=ca_bundle,
         allowed_hosts=parse_allowed_hosts(_extra(extras, "allowed_hosts")),
+        allowed_audiences=parse_allowed_audiences(_extra(extras, "allowed_audiences")),
         retry_max_attempts=_int_extra(extras, "retry_max_attempts", DEFAULT_RETRY_MAX_ATTEMPTS, 1, 20),
         retry_max_delay_seconds=_int_extra(extras, "retry_max_delay_seconds", DEFAULT_RETRY_MAX_DELAY_SECONDS, 1, 600),
     )

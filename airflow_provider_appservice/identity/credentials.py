@@ -83,6 +83,38 @@ def _bootstrap(config: IdentityConfig, aio: bool) -> MaskingCredential | AsyncMa
     return wrapper(inner, _bootstrap_label(config), explain=_explainer(config, _bootstrap_label(config)))
 
 
+class AsyncFederatedCredential:
+    """``managed_identity_federated`` for event loops: the managed-identity assertion is *awaited*.
+
+    azure-identity's ``ClientAssertionCredential`` calls a sync ``func`` even in its aio flavour,
+    so a managed-identity request made there blocks the loop for as long as the identity
+    endpoint takes. Here the async managed-identity credential is awaited first (a cache hit
+    while its token is valid) and ``func`` only hands over the assertion it got.
+    """
+
+    def __init__(self, mi: AsyncMaskingCredential, exchange: Callable[[Callable[[], str]], Any]) -> None:
+        self._mi = mi
+        self._assertion = ""
+        self._inner = exchange(lambda: self._assertion)
+
+    async def _refresh(self) -> None:
+        self._assertion = (await self._mi.get_token(TOKEN_EXCHANGE_SCOPE)).token
+
+    async def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        await self._refresh()
+        return await self._inner.get_token(*scopes, **kwargs)
+
+    async def get_token_info(self, *scopes: str, options: Any = None) -> Any:
+        await self._refresh()
+        return await self._inner.get_token_info(*scopes, options=options)
+
+    async def close(self) -> None:
+        try:
+            await self._inner.close()
+        finally:
+            await self._mi.close()
+
+
 def _build(config: IdentityConfig, aio: bool) -> Any:
     """The azure-identity credential for the connection's auth type, sync or async."""
     ns = _identity_module(aio)
@@ -95,10 +127,17 @@ def _build(config: IdentityConfig, aio: bool) -> Any:
             tenant_id=config.tenant, client_id=config.client, token_file_path=config.federated_token_file, **common
         )
     if kind == "managed_identity_federated":
-        # ClientAssertionCredential takes a *sync* callable in both flavours, so the
-        # managed-identity token for the exchange comes from the sync credential; it runs
-        # about once an hour per identity against the host-local identity endpoint.
         label = _bootstrap_label(config)
+        if aio:  # never a blocking managed-identity call inside the triggerer's event loop
+            mi_async = AsyncMaskingCredential(
+                _managed_identity(config, aio=True), label, explain=_explainer(config, label)
+            )
+            return AsyncFederatedCredential(
+                mi_async,
+                lambda func: ns.ClientAssertionCredential(
+                    tenant_id=config.tenant, client_id=config.client, func=func, **common
+                ),
+            )
         mi = MaskingCredential(_managed_identity(config, aio=False), label, explain=_explainer(config, label))
         return ns.ClientAssertionCredential(
             tenant_id=config.tenant,

@@ -22,6 +22,7 @@ from airflow_provider_appservice.errors import (
     PermanentAzureError,
     TaskArgumentError,
 )
+from airflow_provider_appservice.identity.audiences import app_scope, canonical, check_allowed, easy_auth_audiences
 from airflow_provider_appservice.identity.config import IdentityConfig
 from airflow_provider_appservice.operations.sites import SiteInfo
 from airflow_provider_appservice.transport.app import app_hosts
@@ -31,6 +32,9 @@ from airflow_provider_appservice.transport.retrying import retrying
 if TYPE_CHECKING:
     from azure.core import PipelineClient
     from azure.core.rest import HttpResponse
+    from azure.mgmt.web import WebSiteManagementClient
+
+    from airflow_provider_appservice.operations.targets import AppTarget
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +125,41 @@ def resolve_endpoint(site: SiteInfo, identity: IdentityConfig, base_url: str | N
             f"ask the owner of connection '{identity.conn_id}' to add it to allowed_hosts",
         )
     return AppEndpoint(base_url.rstrip("/"), hosts)
+
+
+def app_audiences(client: WebSiteManagementClient, target: AppTarget) -> frozenset[str]:
+    """The audiences the app's (or slot's) own Easy Auth accepts, read from ``authsettingsV2``
+    (without secrets: ``config/read`` is enough); empty when Easy Auth or its Entra provider is off."""
+    from azure.core.exceptions import HttpResponseError
+
+    apps = client.web_apps
+    try:
+        settings = (
+            apps.get_auth_settings_v2_without_secrets_slot(target.resource_group, target.app_name, target.slot)
+            if target.slot
+            else apps.get_auth_settings_v2_without_secrets(target.resource_group, target.app_name)
+        )
+    except HttpResponseError as exc:
+        verb = "Microsoft.Web/sites/slots/config/read" if target.slot else "Microsoft.Web/sites/config/read"
+        raise classify(f"Reading the Easy Auth settings of '{target.label}'", exc, required_action=verb) from None
+    aad = getattr(settings.identity_providers, "azure_active_directory", None)
+    if not (settings.platform and settings.platform.enabled) or aad is None or aad.enabled is False:
+        return frozenset()
+    client_id = aad.registration.client_id if aad.registration else None
+    return easy_auth_audiences(client_id, aad.validation.allowed_audiences if aad.validation else None)
+
+
+def check_app_audience(
+    client: WebSiteManagementClient, target: AppTarget, identity: IdentityConfig, scope: str | None
+) -> None:
+    """The allow-rule for an app token (``identity.audiences``): one of the app's Easy Auth
+    audiences or in the connection's ``allowed_audiences``; decided before any token request."""
+    if scope is None:
+        return
+    app_scope(scope)  # the floor again: a scope read back from storage is untrusted
+    if canonical(scope) in identity.allowed_audiences:
+        return  # the connection's owner allowed it: no ARM read needed
+    check_allowed(scope, app_audiences(client, target), identity.allowed_audiences, identity.conn_id)
 
 
 @dataclass

@@ -90,7 +90,7 @@ class AppServiceDeployContainerOperator(AppServiceBaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_appservice.operations.container import set_container_image
-        from airflow_provider_appservice.operations.endpoint import resolve_endpoint
+        from airflow_provider_appservice.operations.endpoint import check_app_audience, resolve_endpoint
         from airflow_provider_appservice.operations.sites import get_site
 
         image, scope = self._checked()
@@ -98,6 +98,7 @@ class AppServiceDeployContainerOperator(AppServiceBaseOperator):
         target = self.target
         client = self.hook.get_conn()
         site = get_site(client, target.resource_group, target.app_name, target.slot)
+        check_app_audience(client, target, identity, scope if self.health_path else None)  # before the write
         self.push_portal_link(context, site.resource_id)
         ids = set_container_image(
             client,

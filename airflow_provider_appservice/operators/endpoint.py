@@ -162,7 +162,12 @@ class AppServiceEndpointOperator(AppServiceBaseOperator):
         return with_function_key(self.headers, key)
 
     def execute(self, context: Context) -> Any:
-        from airflow_provider_appservice.operations.endpoint import call_app, raise_for_unexpected, resolve_endpoint
+        from airflow_provider_appservice.operations.endpoint import (
+            call_app,
+            check_app_audience,
+            raise_for_unexpected,
+            resolve_endpoint,
+        )
         from airflow_provider_appservice.operations.sites import get_site
 
         scope, path = self._checked()
@@ -170,6 +175,7 @@ class AppServiceEndpointOperator(AppServiceBaseOperator):
         target = self.target
         site = get_site(self.hook.get_conn(), target.resource_group, target.app_name, target.slot)
         endpoint = resolve_endpoint(site, identity, self.base_url)
+        check_app_audience(self.hook.get_conn(), target, identity, scope)
         client = self.hook.get_app_client(scope, endpoint.hosts, endpoint.base_url)
         with self.hook:  # closes the app and ARM clients when the call is done
             result = call_app(

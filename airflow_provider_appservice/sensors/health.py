@@ -116,7 +116,12 @@ class AppServiceHealthSensor(AppServiceBaseSensor):
 
     def _endpoint(self, context: Context) -> tuple[AppEndpoint, str | None]:
         from airflow_provider_appservice.identity.audiences import app_scope
-        from airflow_provider_appservice.operations.endpoint import check_app_path, check_base_url, resolve_endpoint
+        from airflow_provider_appservice.operations.endpoint import (
+            check_app_audience,
+            check_app_path,
+            check_base_url,
+            resolve_endpoint,
+        )
         from airflow_provider_appservice.operations.sites import get_site
 
         scope = app_scope(self.auth) if self.auth else None  # refused audiences fail before I/O
@@ -127,7 +132,9 @@ class AppServiceHealthSensor(AppServiceBaseSensor):
         target = self.target
         site = get_site(self.hook.get_conn(), target.resource_group, target.app_name, target.slot)
         self.push_portal_link(context, site.resource_id)
-        return resolve_endpoint(site, self.hook.identity, self.base_url), scope
+        endpoint = resolve_endpoint(site, self.hook.identity, self.base_url)
+        check_app_audience(self.hook.get_conn(), target, self.hook.identity, scope)
+        return endpoint, scope
 
     def poke(self, context: Context) -> bool:
         from airflow_provider_appservice.operations.health import HealthWait, probe_into

@@ -1,4 +1,7 @@
-"""Site config: ``GET/PUT/PATCH P[/slots/{s}]/config/web``.
+"""Site config: ``GET/PUT/PATCH P[/slots/{s}]/config/web`` and ``GET …/config/authsettingsV2``.
+
+``authsettingsV2`` answers with the modelled part of the site's or slot's Easy Auth
+(``easyauth.EasyAuthConfig.as_settings``), or ``platform.enabled: false`` when it is off.
 
 The stored config is ``Site.site_config`` (only what was set); answers fill in defaults for the
 common ``SiteConfig`` properties (values plausible, UNVERIFIED in detail). ``PUT`` replaces what
@@ -94,8 +97,18 @@ def _writer(merge: bool) -> Any:
     return handler
 
 
+async def get_auth_settings_v2(ctx: ArmContext) -> Response:
+    from airflow_provider_appservice.testing import easyauth
+
+    assert ctx.site is not None
+    cfg = easyauth.config_of(ctx.world, ctx.site)
+    props = cfg.as_settings() if cfg is not None else {"platform": {"enabled": False}}
+    return ctx.json(config_resource(ctx.site, "authsettingsV2", props))
+
+
 def register(routes: ArmRoutes) -> None:
     for base in (SITE, SLOT):
+        routes.add("GET", f"{base}/config/authsettingsV2", site_action("config/read"), get_auth_settings_v2)
         routes.add("GET", f"{base}/config/web", site_action("config/read"), get_config)
         routes.add("PUT", f"{base}/config/web", site_action("config/write"), _writer(merge=False))
         routes.add("PATCH", f"{base}/config/web", site_action("config/write"), _writer(merge=True))

@@ -21,6 +21,8 @@ class Cloud:
     web_suffix: str
     sts_host: str
     graph_resource: str
+    # The resource az asks for to call Kudu (azure-apis.md §11); Kudu also accepts ARM tokens.
+    appservice_resource: str
     # Federated-credential audience per cloud (Microsoft docs on workload identity federation);
     # UNVERIFIED against recorded traffic for the sovereign clouds.
     token_exchange_audience: str = "api://AzureADTokenExchange"
@@ -37,6 +39,11 @@ class Cloud:
     def arm_audiences(self) -> frozenset[str]:
         """Audiences ARM accepts, trailing slash stripped (compare with :func:`norm_aud`)."""
         return frozenset({norm_aud(self.arm_resource), norm_aud(self.management_core)})
+
+    @property
+    def scm_audiences(self) -> frozenset[str]:
+        """Audiences Kudu accepts: the App Service resource and ARM's (as real Kudu does)."""
+        return self.arm_audiences | {norm_aud(self.appservice_resource)}
 
     def authority_url(self, tenant_id: str) -> str:
         return f"https://{self.authority_host}/{tenant_id}"
@@ -66,6 +73,7 @@ CLOUDS: dict[str, Cloud] = {
         web_suffix="azurewebsites.net",
         sts_host="sts.windows.net",
         graph_resource="https://graph.microsoft.com",
+        appservice_resource="https://appservice.azure.com",
     ),
     "china": Cloud(
         name="china",
@@ -76,6 +84,7 @@ CLOUDS: dict[str, Cloud] = {
         web_suffix="chinacloudsites.cn",
         sts_host="sts.chinacloudapi.cn",
         graph_resource="https://microsoftgraph.chinacloudapi.cn",
+        appservice_resource="https://management.core.chinacloudapi.cn/",
         token_exchange_audience="api://AzureADTokenExchangeChina",
     ),
     "usgovernment": Cloud(
@@ -87,6 +96,7 @@ CLOUDS: dict[str, Cloud] = {
         web_suffix="azurewebsites.us",
         sts_host="login.microsoftonline.us",
         graph_resource="https://graph.microsoft.us",
+        appservice_resource="https://management.core.usgovcloudapi.net/",
         token_exchange_audience="api://AzureADTokenExchangeUSGov",
     ),
 }

@@ -3,7 +3,9 @@
 
 Shapes follow azure-apis.md §2, §9 and §10 (recorded traffic wins over the Kudu sources):
 
-- Auth: an ARM-audience bearer token of the site's tenant whose principal may
+- Auth: a bearer token of the site's tenant for App Service (``https://appservice.azure.com``,
+  what az asks for; the classic management resource in China/US Gov) or for ARM (real Kudu
+  accepts both; any other audience gets 401), whose principal may
   ``Microsoft.Web/sites[/slots]/publish/action`` (Website Contributor, Contributor, Owner; a
   Reader gets 403). Basic auth with the publishing credentials works only when the site's
   ``basic_auth_enabled`` is True (default False, like hardened tenants): otherwise 401.
@@ -115,8 +117,8 @@ class Kudu:
         cloud = host_info(request).cloud
         assert cloud is not None
         sub = world.subscription(site.subscription_id)
-        if record.aud.rstrip("/") not in cloud.arm_audiences or sub is None or record.tid != sub.tenant_id:
-            return _text(401, "401 Unauthorized: the bearer token is not for this site's Azure Resource Manager.")
+        if record.aud.rstrip("/") not in cloud.scm_audiences or sub is None or record.tid != sub.tenant_id:
+            return _text(401, "401 Unauthorized: the bearer token is not for App Service or Azure Resource Manager.")
         action = f"Microsoft.Web/sites/{'slots/' if site.slot else ''}publish/action"
         if not world.is_authorized(record.oid, action, site.id):
             return _text(

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from airflow_provider_appservice.clock import Clock
+from airflow_provider_appservice.identity.audiences import app_scope
 from airflow_provider_appservice.identity.config import IdentityConfig
 from airflow_provider_appservice.transport.bearer import bearer_policy
 from airflow_provider_appservice.transport.pipelines import policy_chain
@@ -38,6 +39,8 @@ def build_app_client(
     """A sync pipeline to the app; with ``scope`` None it is anonymous (e.g. a public health path)."""
     from azure.core import PipelineClient
 
+    if scope:
+        app_scope(scope)  # the floor holds here too: no pipeline carries a powerful audience
     bearer = bearer_policy(credential, scope, aio=False) if credential is not None and scope else None
     return PipelineClient(
         base_url=base_url,
@@ -56,6 +59,8 @@ def build_async_app_client(
 ) -> AsyncPipelineClient:
     from azure.core import AsyncPipelineClient
 
+    if scope:
+        app_scope(scope)  # scope may come from a trigger's kwargs: untrusted
     bearer = bearer_policy(credential, scope, aio=True) if credential is not None and scope else None
     return AsyncPipelineClient(
         base_url=base_url,

@@ -113,7 +113,7 @@ def test_file_deployment_streams_with_a_bearer_token_and_tracks_to_runtime_succe
     assert world.emu.build_of(world.site) == "v1" and world.emu.build_of(world.slot) == "initial"
     assert [r.status for r in publishes(world.emu)] == [202]
     scm = [r for r in world.emu.requests if r.kind == "scm"]
-    assert all(r.bearer and r.audience == "https://management.azure.com" for r in scm)
+    assert all(r.bearer and r.audience == "https://appservice.azure.com" for r in scm)  # the narrow Kudu token
     assert all(r.host == world.site.scm_host_name for r in scm)
     assert not [r for r in world.emu.requests if "publishingcredentials" in r.path.lower()]
     assert len(status_requests(world.emu)) <= 20

@@ -68,9 +68,9 @@ def test_scm_client_is_pinned_to_its_own_scm_host(world, hook):
         assert "not sent" in str(info.value) or "non-TLS" in str(info.value), str(info.value)
     assert all(r.audience is None for r in world.emu.requests[mark:])
     response = scm.send_request(HttpRequest("GET", scm.format_url("/api/settings")))
-    assert response.status_code < 500  # reached its own SCM host with the ARM token (RBAC may still say no)
+    assert response.status_code < 500  # reached its own SCM host with the App Service token (RBAC may say no)
     last = world.emu.requests[-1]
-    assert last.host == world.site.scm_host_name and last.audience == "https://management.azure.com"
+    assert last.host == world.site.scm_host_name and last.audience == "https://appservice.azure.com"
 
 
 def test_vault_token_is_pinned_to_its_vault(world, monkeypatch, use_conn):

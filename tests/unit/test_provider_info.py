@@ -54,6 +54,7 @@ def test_connection_form_has_exactly_the_designed_extras():
         "resource_group",
         "ca_bundle",
         "allowed_hosts",
+        "allowed_audiences",
         "retry_max_attempts",
         "retry_max_delay_seconds",
     }
