@@ -30,13 +30,16 @@ from airflow_provider_appservice.testing.responses import web_error
 
 
 def config_resource(site: Site, name: str, properties: Any) -> dict[str, Any]:
-    return {
-        "id": f"{site.id}/config/{name}",
-        "name": name,
-        "type": "Microsoft.Web/sites/slots/config" if site.slot else "Microsoft.Web/sites/config",
-        "location": site.location,
-        "properties": properties,
-    }
+    """A ``config/{name}`` resource. Two recorded oddities: ``slotConfigNames`` has ``id`` null and
+    type ``Microsoft.Web/sites``; ``web`` is named after the site with type ``sites/config`` for
+    slots too. Their ``name`` for a slot (here the site's name) is UNVERIFIED."""
+    rid: str | None = f"{site.id}/config/{name}"
+    kind = "Microsoft.Web/sites/slots/config" if site.slot else "Microsoft.Web/sites/config"
+    if name == "slotConfigNames":
+        rid, name, kind = None, site.site_name, "Microsoft.Web/sites"
+    elif name == "web":
+        name, kind = site.site_name, "Microsoft.Web/sites/config"
+    return {"id": rid, "name": name, "type": kind, "location": site.location, "properties": properties}
 
 
 async def _properties(ctx: ArmContext) -> dict[str, Any]:

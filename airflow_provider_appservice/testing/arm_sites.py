@@ -7,6 +7,7 @@ The Site JSON carries what the SDK model and the provider read (azure-apis.md §
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from typing import Any
@@ -43,6 +44,32 @@ def _ssl_state(host: str, host_type: str) -> dict[str, Any]:
     }
 
 
+@functools.cache
+def _site_config_keys() -> tuple[str, ...]:
+    """Every ``SiteConfig`` property (the SDK model's REST names): the site GET lists them all."""
+    from azure.mgmt.web.models import SiteConfig
+
+    SiteConfig()  # the model maps its fields on first use
+    return tuple(f._rest_name for f in SiteConfig._attr_to_rest_field.values())  # type: ignore[misc]
+
+
+def _site_config_projection(site: Site) -> dict[str, Any]:
+    """The site's ``siteConfig`` as a site GET shows it: mostly null, a few values filled in
+    (which ones are filled is from recorded answers; the full config is ``config/web``)."""
+    projection: dict[str, Any] = dict.fromkeys(_site_config_keys())
+    projection.update(
+        numberOfWorkers=1,
+        linuxFxVersion=site.site_config.get("linuxFxVersion", ""),
+        windowsFxVersion=site.site_config.get("windowsFxVersion"),
+        acrUseManagedIdentityCreds=False,
+        alwaysOn=False,
+        http20Enabled=False,
+        functionAppScaleLimit=0,
+        minimumElasticInstanceCount=1 if "functionapp" in site.kind else 0,
+    )
+    return projection
+
+
 def site_json(site: Site) -> dict[str, Any]:
     linux = "linux" in site.kind
     plan = site.plan_id
@@ -69,16 +96,9 @@ def site_json(site: Site) -> dict[str, Any]:
         "storageRecoveryDefaultState": "Running",
         "contentAvailabilityState": "Normal",
         "runtimeAvailabilityState": "Normal",
-        "siteConfig": {
-            "numberOfWorkers": 1,
-            "linuxFxVersion": site.site_config.get("linuxFxVersion", ""),
-            "windowsFxVersion": site.site_config.get("windowsFxVersion"),
-            "http20Enabled": False,
-            "functionAppScaleLimit": 0,
-            "minimumElasticInstanceCount": 1 if "functionapp" in site.kind else 0,
-        },
+        "siteConfig": _site_config_projection(site),
         "deploymentId": site.site_name if site.slot is None else f"{site.site_name}__{site.slot}",
-        "slotName": site.slot,
+        "slotName": None,  # null in real answers, also for slots
         "sku": plan_tier(site.plan_sku),
         "scmSiteAlsoStopped": False,
         "targetSwapSlot": site.target_swap_slot,

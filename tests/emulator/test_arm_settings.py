@@ -66,7 +66,7 @@ def test_sticky_names_are_null_then_lists(emu):
     apps = sc.sync_client().web_apps
     names = apps.list_slot_configuration_names("rg", "app")
     assert names.app_setting_names is None and names.connection_string_names is None
-    assert names.name == "slotConfigNames"
+    assert names.name == "app" and names.id is None and names.type == "Microsoft.Web/sites"
     updated = apps.update_slot_configuration_names("rg", "app", SlotConfigNamesResource(app_setting_names=["ENV"]))
     assert updated.app_setting_names == ["ENV"] and updated.connection_string_names == []
     assert updated.azure_storage_config_names == []
@@ -197,7 +197,8 @@ def test_config_web_patch_merges_and_put_replaces(emu):
     sc = make_scenario(emu)
     apps = sc.sync_client().web_apps
     config = apps.get_configuration("rg", "app")
-    assert config.name == "web" and config.linux_fx_version == "" and config.always_on is True
+    assert config.name == "app" and config.linux_fx_version == "" and config.always_on is True
+    assert config.type == apps.get_configuration_slot("rg", "app", "staging").type == "Microsoft.Web/sites/config"
     apps.update_configuration("rg", "app", SiteConfigResource(linux_fx_version="DOCKER|nginx:1.27"))
     merged = apps.update_configuration("rg", "app", SiteConfigResource(health_check_path="/healthz"))
     assert merged.linux_fx_version == "DOCKER|nginx:1.27" and merged.health_check_path == "/healthz"
@@ -207,7 +208,7 @@ def test_config_web_patch_merges_and_put_replaces(emu):
     assert replaced.health_check_path is None
     apps.update_configuration_slot("rg", "app", "staging", {"properties": {"windowsFxVersion": "DOCKER|app:w"}})
     assert apps.get_configuration_slot("rg", "app", "staging").windows_fx_version == "DOCKER|app:w"
-    assert [r.method for r in emu.requests if r.path.endswith("/config/web")] == ["GET", "PATCH", "PATCH", "PUT",
+    assert [r.method for r in emu.requests if r.path.endswith("/config/web")] == ["GET", "GET", "PATCH", "PATCH", "PUT",
                                                                                   "PATCH", "GET"]  # fmt: skip
 
 
