@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -165,12 +165,15 @@ def upload(
     clock: Clock,
     logger: logging.Logger | Any = log,
     max_attempts: int = 1000,
+    check: Callable[[], None] | None = None,
 ) -> UploadResult:
     """Send the package once; on 409 "in progress" (or 429/503) wait within ``deadline`` (the
-    clock's time) and send it again. Returns the deployment id (None: resolve via /latest)."""
+    clock's time) and send it again. Returns the deployment id (None: resolve via /latest).
+    ``check`` runs before every chunk of a file (see :mod:`.orphan_guard`)."""
     from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 
-    publish = _Publish(scm, target, spec, publish_params(spec, clean=clean, restart=restart), clock, logger)
+    params = publish_params(spec, clean=clean, restart=restart)
+    publish = _Publish(scm, target, spec, params, clock, logger, check)
     backoff = Backoff(initial=2.0, multiplier=2.0, cap=30.0, deadline=max(deadline - clock.now(), 0.0))
     try:
         for attempt in retrying(
@@ -217,11 +220,18 @@ class _Publish:
     """One ``POST /api/publish`` per :meth:`send`: the file streamed (rewound first) or the URL as JSON."""
 
     def __init__(
-        self, scm: Any, target: AppTarget, spec: PackageSpec, params: dict[str, str], clock: Clock, logger: Any
+        self,
+        scm: Any,
+        target: AppTarget,
+        spec: PackageSpec,
+        params: dict[str, str],
+        clock: Clock,
+        logger: Any,
+        check: Callable[[], None] | None = None,
     ) -> None:
         self.scm, self.target, self.params, self.clock, self.logger = scm, target, params, clock, logger
         self.url = scm.format_url("/api/publish")
-        self.reader = StreamingReader(spec.path, logger=logger) if spec.path else None
+        self.reader = StreamingReader(spec.path, logger=logger, check=check) if spec.path else None
         self.body = json.dumps({"packageUri": spec.url}) if spec.url else None
         self.uploads = 0
 

@@ -13,16 +13,16 @@ import hashlib
 import logging
 import os
 import queue
+import stat
 import tempfile
 import threading
 import time
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit, urlunsplit
 
-from airflow_provider_appservice.errors import PackageError
+from airflow_provider_appservice.errors import PackageError, TaskArgumentError
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,11 @@ def infer_type(name: str, *, is_folder: bool = False) -> str:
 
 @dataclass(frozen=True)
 class PackageSpec:
-    """What to send: a local file (``path``, maybe a temporary zip) or a URL for Kudu to fetch."""
+    """What to send: a local file (``path``, maybe a temporary zip) or a URL for Kudu to fetch.
+
+    ``content`` is what a stored deployment is compared with on a rerun (same content: not
+    deployed again): a file's sha256, a folder's tree digest (names and file digests, see
+    :func:`.package_files.zip_folder`), or the sha256 of a URL without its SAS signature."""
 
     type: str
     path: str | None = None
@@ -109,6 +113,7 @@ class PackageSpec:
     size: int = 0
     temporary: bool = False
     target_path: str | None = None
+    content: str = ""
 
     @property
     def shown(self) -> str:
@@ -116,22 +121,13 @@ class PackageSpec:
         return redact_url(self.url) if self.url else str(self.path)
 
 
-def zip_folder(folder: str, dest: str, logger: logging.Logger | Any = log) -> int:
-    """Zip ``folder`` into ``dest`` one file at a time (zipfile copies in small blocks). Returns
-    the zip's size. Symlinks to files are followed; to directories, not (no loops)."""
-    count = 0
-    with zipfile.ZipFile(dest, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6, allowZip64=True) as zf:
-        for root, dirs, files in os.walk(folder):
-            dirs.sort()
-            for name in sorted(files):
-                full = os.path.join(root, name)
-                if not os.path.isfile(full):
-                    continue
-                zf.write(full, os.path.relpath(full, folder))
-                count += 1
-    size = os.path.getsize(dest)
-    logger.info("Zipped %d file(s) of %s into a %.1f MB package", count, folder, size / 1e6)
-    return size
+def check_type(type_: Any) -> str | None:
+    """The OneDeploy ``type`` argument (empty: infer it), refused before any call when unknown."""
+    if type_ is None or (isinstance(type_, str) and not type_.strip()):
+        return None
+    if not isinstance(type_, str) or type_.strip().lower() not in DEPLOY_TYPES:
+        raise TaskArgumentError("type", f"{type_!r} is not a OneDeploy type", f"use one of {', '.join(DEPLOY_TYPES)}")
+    return type_.strip().lower()
 
 
 @contextlib.contextmanager
@@ -140,39 +136,61 @@ def prepare_package(
     type_: str | None,
     target_path: str | None,
     logger: logging.Logger | Any = log,
+    *,
+    package_root: str | None = None,
 ) -> Iterator[PackageSpec]:
-    """Resolve ``package`` to something to send; a folder's temporary zip is removed afterwards."""
-    package = str(package).strip()
+    """Check ``package`` and resolve it to something to send, before any network call; a
+    folder's temporary zip is removed afterwards (see :mod:`.package_files` for the refusals)."""
+    from airflow_provider_appservice.operations.package_files import check_file, file_sha256, resolve_local
+
+    package = str(package).strip() if package is not None else ""
     if not package:
-        raise PackageError("package is empty: give a file, a folder or an https:// URL")
-    if type_ is not None and type_ not in DEPLOY_TYPES:
-        raise PackageError(f"type={type_!r} is not a OneDeploy type; use one of {', '.join(DEPLOY_TYPES)}")
+        raise TaskArgumentError("package", "is empty", "give a file, a folder or an https:// URL")
+    kind_given = check_type(type_)
     if is_url(package):
         if not package.lower().startswith("https://"):
-            raise PackageError(f"Package URL {redact_url(package)} is not https; Kudu fetches only https URLs")
-        kind = type_ or infer_type(package)
-        yield PackageSpec(kind, url=package, target_path=target_path)
+            raise TaskArgumentError(
+                "package",
+                f"the URL {redact_url(package)} is not https",
+                "give an https:// URL (Kudu fetches only https)",
+            )
+        kind = kind_given or _infer(package)
+        content = hashlib.sha256(redact_url(package).encode()).hexdigest()
+        yield PackageSpec(kind, url=package, target_path=target_path, content=content)
         return
-    path = os.path.abspath(os.path.expanduser(package))
-    if os.path.isdir(path):
-        kind = type_ or "zip"
-        if kind != "zip":
-            raise PackageError(f"A folder is deployed as a zip; type={kind!r} needs a single file")
-        fd, tmp = tempfile.mkstemp(prefix="appservice-deploy-", suffix=".zip")  # 0600
-        os.close(fd)
-        try:
-            size = zip_folder(path, tmp, logger)
-            yield PackageSpec("zip", path=tmp, size=size, temporary=True, target_path=target_path)
-        finally:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+    path, st = resolve_local(package, package_root)
+    if stat.S_ISDIR(st.st_mode):
+        with _zipped(path, kind_given, target_path, logger) as spec:
+            yield spec
         return
-    if not os.path.isfile(path):
-        raise PackageError(f"Package {package!r} is not a file, a folder or an https:// URL")
-    kind = type_ or infer_type(path)
+    kind = kind_given or _infer(path)
+    check_file(path, package, kind, st.st_size)
     if kind == "static" and not target_path:
         target_path = os.path.basename(path)  # static deploys one file; name it after itself
-    yield PackageSpec(kind, path=path, size=os.path.getsize(path), target_path=target_path)
+    yield PackageSpec(kind, path=path, size=st.st_size, target_path=target_path, content=file_sha256(path))
+
+
+def _infer(name: str) -> str:
+    try:
+        return infer_type(name)
+    except PackageError as exc:
+        raise TaskArgumentError("package", str(exc).rstrip("."), "give a zip, or set type") from None
+
+
+@contextlib.contextmanager
+def _zipped(folder: str, kind: str | None, target_path: str | None, logger: Any) -> Iterator[PackageSpec]:
+    from airflow_provider_appservice.operations.package_files import zip_folder
+
+    if (kind or "zip") != "zip":
+        raise TaskArgumentError("type", f"{kind!r} needs a single file, but package is a folder", "use type='zip'")
+    fd, tmp = tempfile.mkstemp(prefix="appservice-deploy-", suffix=".zip")  # 0600
+    os.close(fd)
+    try:
+        size, content = zip_folder(folder, tmp, logger)
+        yield PackageSpec("zip", path=tmp, size=size, temporary=True, target_path=target_path, content=content)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
 
 
 class StreamingReader:
@@ -183,7 +201,7 @@ class StreamingReader:
     chunks while the current one is being sent (``hashlib`` and ``ssl`` both release the GIL),
     so hashing costs no wall time; at most ``ahead + 2`` chunks exist at once. Progress
     (percent and MB/s) goes to the log every ``every`` seconds. ``rewind()`` starts over for a
-    re-upload.
+    re-upload. ``check`` runs before every chunk and stops the upload by raising.
     """
 
     def __init__(
@@ -195,8 +213,10 @@ class StreamingReader:
         every: float = PROGRESS_EVERY,
         logger: logging.Logger | Any = log,
         clock: Callable[[], float] = time.monotonic,
+        check: Callable[[], None] | None = None,
     ) -> None:
         self.path = path
+        self.check = check  # called before each chunk: raises to stop the upload (orphan_guard)
         self.size = os.path.getsize(path)
         self.chunk = chunk
         self.ahead = ahead
@@ -250,6 +270,8 @@ class StreamingReader:
     def read(self, size: int = -1) -> bytes:
         if self._done:
             return b""
+        if self.check is not None:
+            self.check()
         if self._thread is None:
             self._thread = threading.Thread(
                 target=self._produce, args=(self._queue, self._stop), name="package-reader", daemon=True

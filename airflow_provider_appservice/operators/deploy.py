@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from airflow.sdk import ResumableJobMixin, conf
 
-from airflow_provider_appservice.common.assets import APP_SERVICE_ASSET_ALIAS, emit_slot_events
+from airflow_provider_appservice.common.assets import APP_SERVICE_ASSET_ALIAS
 from airflow_provider_appservice.common.templated import as_bool, as_seconds
-from airflow_provider_appservice.links.deployment_log import DEPLOYMENT_LOG_URL_KEY, AppServiceDeploymentLogLink
+from airflow_provider_appservice.links.deployment_log import AppServiceDeploymentLogLink
 from airflow_provider_appservice.links.portal import AppServicePortalLink
 from airflow_provider_appservice.operators.base import AppServiceBaseOperator
+from airflow_provider_appservice.operators.deploy_results import STATE_KEY, DeployResultsMixin
 
 if TYPE_CHECKING:
     import jinja2
     from airflow.sdk import Context
 
     from airflow_provider_appservice.operations.deploy import UploadResult
+    from airflow_provider_appservice.operations.deploy_resume import StoredDeploy
     from airflow_provider_appservice.operations.kudu_status import DeploymentTracker
+    from airflow_provider_appservice.operations.packages import PackageSpec
     from airflow_provider_appservice.operations.sites import SiteInfo
 
-STATE_KEY = "appservice_deployment"
+__all__ = ["STATE_KEY", "AppServiceDeployOperator"]
 
 
 def _mask_package(package: Any) -> None:
@@ -36,17 +41,22 @@ def _mask_package(package: Any) -> None:
             mask_secret(secret)
 
 
-class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
+class AppServiceDeployOperator(DeployResultsMixin, ResumableJobMixin, AppServiceBaseOperator):
     """Deploy a file, a folder (zipped on the fly) or an https URL with OneDeploy, then wait.
 
     The SCM (Kudu) site is reached with the connection's Entra token, so it works where SCM
     basic auth is disabled; the upload is streamed from disk and its sha256 computed on the way.
     Tracking follows Kudu's status by id and the platform's runtime status (where offered) until
-    success, failure or ``timeout``; the deployment id is kept in Airflow's task state store
-    before tracking starts, so a retry after a worker crash reconnects instead of deploying twice.
+    success, failure or ``timeout``. Airflow's task state store keeps an intent before the upload
+    and Kudu's id right after it, with the package's content digest: a retry reconnects, a rerun
+    of the same content says it is already deployed, new content deploys (docs/deployments.md).
 
     :param package: a file, a folder or an ``https://`` URL (Kudu fetches it; a blob SAS ``sig``
-        is masked in logs from render time on). Templated.
+        is masked in logs from render time on). Templated. Checked before any call: no empty
+        folder or file, a zip for zip/war/jar/ear, no special or system files.
+    :param package_root: a folder a local ``package`` must resolve inside (symlinks resolved
+        first). Not templated on purpose: ``package`` may come from whoever triggers the DAG, and
+        the bound on it must be the DAG author's alone.
     :param type: ``zip``, ``war``, ``jar``, ``ear``, ``static`` or ``startup``; inferred from the
         name when None (folders are zips; a single other file is ``static``).
     :param target_path: where under the app to put it (OneDeploy ``path``).
@@ -85,6 +95,7 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
         timeout: float = 1800,
         poll_interval: float | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        package_root: str | None = None,
         **kwargs: Any,
     ) -> None:
         from airflow.sdk import AssetAlias
@@ -100,6 +111,7 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
         self.timeout = timeout
         self.poll_interval = poll_interval
         self.deferrable = deferrable
+        self.package_root = package_root
         _mask_package(package)
 
     # --- secrets ----------------------------------------------------------------------------
@@ -113,12 +125,12 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
 
     @property
     def _timeout(self) -> float:
-        value = as_seconds(self.timeout, "timeout")
+        value = _positive_seconds(self.timeout, "timeout")
         return 1800.0 if value is None else value
 
     @property
     def _interval(self) -> float | None:
-        return as_seconds(self.poll_interval, "poll_interval")
+        return _positive_seconds(self.poll_interval, "poll_interval")
 
     def _site(self) -> SiteInfo:
         from airflow_provider_appservice.errors import AppServiceError
@@ -162,57 +174,61 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
     # --- execution --------------------------------------------------------------------------
 
     def execute(self, context: Context) -> Any:
+        """Every argument and the package are checked (and a folder zipped) before any call."""
+        from airflow_provider_appservice.operations.packages import prepare_package
+
         self._started = self.hook.clock.now()
-        with self.hook:  # closes the ARM and SCM clients of this run
-            return self.execute_resumable(context)
+        self._timeout, self._interval  # noqa: B018 - raise for a bad number before anything is sent
+        with prepare_package(
+            self.package, self.type, self.target_path or None, logger=self.log, package_root=self.package_root
+        ) as spec:
+            self._spec: PackageSpec | None = spec
+            with self.hook:  # closes the ARM and SCM clients of this run
+                return self.execute_resumable(context)
 
     def submit_job(self, context: Context) -> dict[str, Any]:
-        """Check the app, upload the package, and return what the state store keeps (no secret)."""
+        """Check the app, store the intent, upload, store Kudu's id at once; return the record."""
         from airflow_provider_appservice.operations.deploy import check_run_from_package
+        from airflow_provider_appservice.operations.deploy_resume import list_deployments, snapshot
         from airflow_provider_appservice.operations.deploy_tracking import resolve_deployment_id
 
-        target = self.target
+        target, spec = self.target, self._spec
+        assert spec is not None
         site = self._site()
         self.push_portal_link(context, site.resource_id)
         check_run_from_package(self.hook.get_conn(), target)
         scm = self._scm(str(site.scm_host_name))
-        result, package_type, source = self._upload(scm, site)
+        source = "url" if spec.url else "folder" if spec.temporary else "file"
+        record: dict[str, Any] = {"content": spec.content, "type": spec.type, "source": source}
+        record.update(scm_host=site.scm_host_name, resource_id=site.resource_id, kind=site.kind)
+        store = context.get("task_state_store") if self.durable else None
+        if store is not None:  # the intent: a retry that finds it never uploads blindly (get_job_status)
+            store.set(STATE_KEY, {**record, **snapshot(list_deployments(scm, target)), "intent_at": time.time()})
+        result = self._upload(scm, site, spec)
         deployment_id = result.deployment_id
         if deployment_id is None:
             self.log.info("Kudu sent no SCM-DEPLOYMENT-ID; reading the id from /api/deployments/latest")
             tracker = self._tracker(None, self._remaining(), not_before=result.started_at)
             deployment_id = resolve_deployment_id(scm, target, tracker, clock=self.hook.clock, logger=self.log)
+        record.update(deployment_id=deployment_id, checksum=result.checksum, bytes=result.bytes)
+        record["uploaded_at"] = result.started_at
+        if store is not None:
+            store.set(STATE_KEY, record)  # before anything else: the window without an id ends here
         self.log.info("Deployment %s accepted by %s", deployment_id, target.label)
-        return {
-            "deployment_id": deployment_id,
-            "checksum": result.checksum,
-            "bytes": result.bytes,
-            "type": package_type,
-            "source": source,
-            "scm_host": site.scm_host_name,
-            "resource_id": site.resource_id,
-            "kind": site.kind,
-            "uploaded_at": result.started_at,
-        }
+        return record
 
-    def _upload(self, scm: Any, site: SiteInfo) -> tuple[UploadResult, str, str]:
-        """Prepare the package (a folder is zipped), upload it; returns the result, its type and source kind."""
+    def _upload(self, scm: Any, site: SiteInfo, spec: PackageSpec) -> UploadResult:
+        """Upload the prepared package; the runner dies with its parent meanwhile (orphan_guard)."""
         from airflow_provider_appservice.operations.deploy import describe_source, upload
-        from airflow_provider_appservice.operations.packages import prepare_package
+        from airflow_provider_appservice.operations.orphan_guard import orphan_guard
 
         target = self.target
-        source = "url" if str(self.package).strip().lower().startswith("https://") else "file"
-        with prepare_package(str(self.package), self.type or None, self.target_path or None, logger=self.log) as spec:
-            source = "folder" if spec.temporary else source
-            self.log.info(
-                "Deploying %s as type '%s'%s to %s (%s, SCM host %s)",
-                describe_source(spec),
-                spec.type,
-                f" at path '{spec.target_path}'" if spec.target_path else "",
-                target.label,
-                site.kind,
-                site.scm_host_name,
-            )
+        where = f" at path '{spec.target_path}'" if spec.target_path else ""
+        self.log.info(
+            "Deploying %s as type '%s'%s to %s (%s, SCM host %s)",
+            *(describe_source(spec), spec.type, where, target.label, site.kind, site.scm_host_name),
+        )
+        with orphan_guard(self.log) as check:
             result = upload(
                 scm,
                 target,
@@ -222,30 +238,73 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
                 deadline=self._started + self._timeout,
                 clock=self.hook.clock,
                 logger=self.log,
+                check=check,
             )
         if result.bytes:
             self.log.info(
                 "Uploaded %.1f MB in %.1fs; sha256 %s", result.bytes / 1e6, result.seconds, result.checksum or "n/a"
             )
-        return result, spec.type, source
+        return result
 
     def get_job_status(self, external_id: Any, context: Context) -> str:
-        """One look at a stored deployment (Kudu, then ARM runtime when Kudu says success)."""
-        from airflow_provider_appservice.operations.deploy_resume import stored_deployment_status
-        from airflow_provider_appservice.operations.targets import check_names
+        """What the stored record says to do: the same content already deployed (or running), new
+        content (deploy it), or an intent without an id (see :meth:`_resolve_intent`)."""
+        from airflow_provider_appservice.operations.deploy_resume import (
+            SUCCEEDED,
+            read_record,
+            stored_deployment_status,
+        )
 
-        state = dict(external_id or {})
-        deployment_id = state.get("deployment_id")
-        if not deployment_id:
-            return "Unknown"
-        check_names(deployment_id=deployment_id)  # read back from task_state_store: untrusted
-        scm = self._stored_scm(state)
+        stored = read_record(external_id, STATE_KEY, self._forget_hint(context))  # untrusted
+        spec = getattr(self, "_spec", None)
+        if spec is not None and stored.content != spec.content:
+            self.log.info(
+                "The package's content (sha256 %s) is not what the stored deployment %s had (%s): deploying it",
+                *(spec.content[:16], stored.deployment_id or "(never stored)", (stored.content or "unknown")[:16]),
+            )
+            return "ContentChanged"
+        if stored.is_intent:
+            return self._resolve_intent(stored, context)
+        deployment_id = str(stored.deployment_id)
+        scm = self._stored_scm(stored.raw)
         status, resumed = stored_deployment_status(
-            scm, self.hook.get_conn(), self.target, str(deployment_id), logger=self.log
+            scm, self.hook.get_conn(), self.target, deployment_id, logger=self.log
         )
         if resumed is not None:
             self._resumed_status = resumed
+        if status in SUCCEEDED and spec is not None:
+            self.log.info(
+                "Already deployed %s with this content (sha256 %s), not deploying again. To force a redeploy, %s and "
+                "clear the task (or trigger a new DAG run)",
+                *(deployment_id, spec.content[:16], self._forget_hint(context)),
+            )
         return status
+
+    def _resolve_intent(self, stored: StoredDeploy, context: Context) -> str:
+        """An earlier try stored an intent but no id. Kudu's deployments since then decide: none
+        means Kudu never had the package (upload again); any means it may have (refuse)."""
+        from airflow_provider_appservice.operations.deploy import target_host
+        from airflow_provider_appservice.operations.deploy_resume import ambiguity_error, list_deployments, since_intent
+
+        scm = self._stored_scm(stored.raw)
+        new = since_intent(list_deployments(scm, self.target), stored)
+        if new:
+            raise ambiguity_error(self.target.label, target_host(scm), stored, new, self._forget_hint(context))
+        self.log.warning(
+            "An earlier try of this task began an upload and stopped before Kudu had all of it: Kudu lists no "
+            "deployment since, so the package is uploaded again"
+        )
+        return "NotReceived"
+
+    def _forget_hint(self, context: Context) -> str:
+        """How to forget this task's record (the REST call names this task instance)."""
+        ti = context.get("ti") if context else None
+        if ti is None:
+            return f"delete this task's state-store key '{STATE_KEY}'"
+        run = quote(str(ti.run_id), safe="")
+        index = f"?map_index={ti.map_index}" if ti.map_index is not None and ti.map_index >= 0 else ""
+        path = f"/api/v2/dags/{ti.dag_id}/dagRuns/{run}/taskInstances/{ti.task_id}/state-store/{STATE_KEY}{index}"
+        return f"delete this task's state-store key '{STATE_KEY}' (Airflow REST API: DELETE {path})"
 
     def is_job_active(self, status: str) -> bool:
         from airflow_provider_appservice.operations.deploy_resume import ACTIVE
@@ -310,79 +369,12 @@ class AppServiceDeployOperator(ResumableJobMixin, AppServiceBaseOperator):
         self._outcome_status = outcome.status
         return self.get_job_result(external_id, context)
 
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        from airflow_provider_appservice.errors import AppServiceError, DeploymentTimeout
-        from airflow_provider_appservice.operations.waits import check_event
 
-        state: dict[str, Any] = dict(cast(dict, context["task_state_store"].get(STATE_KEY) or {}))
-        # An error event raises the class the worker path raises; the rest is checked, not trusted.
-        status = check_event(event, "deployment", {"deployment_id": str, "log_url": str, "last_lines": list})["status"]
-        if status == "success":
-            self._outcome_status = str(event.get("deployment_status") or "Success")
-            self.log.info("Deployment %s: %s", event.get("deployment_id"), event.get("message"))
-            return self.get_job_result(state, context)
-        message = str(event.get("message") or "the deployment trigger failed")
-        if status == "timeout":
-            raise DeploymentTimeout(
-                f"Deployment {event.get('deployment_id')} to {self.target.label} did not finish: {message}. A retry "
-                f"of this task reconnects to it. Log: {event.get('log_url') or 'n/a'}"
-            )
-        if status == "failed":
-            from airflow_provider_appservice.operations.deploy_outcome import failure_from_event
+def _positive_seconds(value: Any, name: str) -> float | None:
+    """Seconds a template rendered, refused unless a finite number above 0 (empty: the default)."""
+    from airflow_provider_appservice.errors import TaskArgumentError
 
-            raise failure_from_event(self.target.label, event, message)
-        raise AppServiceError(message)
-
-    def _push_log_link(self, context: Context, state: dict[str, Any]) -> None:
-        url = f"https://{state.get('scm_host')}/api/deployments/{state.get('deployment_id')}/log"
-        context["ti"].xcom_push(key=DEPLOYMENT_LOG_URL_KEY, value=url)
-
-    def get_job_result(self, external_id: Any, context: Context) -> dict[str, Any]:
-        """XCom, link, asset event and the audit line of a finished (or submitted) deployment (once)."""
-        from airflow_provider_appservice.audit import audit
-
-        cached = getattr(self, "_result", None)
-        if cached is not None:
-            return cached
-
-        state = dict(external_id or {})
-        target = self.target
-        identity = self.hook.identity
-        status = getattr(self, "_outcome_status", None) or getattr(self, "_resumed_status", None) or "Success"
-        uploaded_at = state.get("uploaded_at")
-        duration = round(time.time() - float(uploaded_at), 3) if uploaded_at else None
-        self._push_log_link(context, state)
-        resource_id = str(state.get("resource_id") or "")
-        if resource_id:
-            self.push_portal_link(context, resource_id)
-        submitted_only = status == "Submitted"
-        if not submitted_only:
-            self._emit_asset(context, state)
-        audit(
-            self.log,
-            identity,
-            "deploy",
-            resource_id,
-            outcome="submitted" if submitted_only else "succeeded",
-            deployment_id=state.get("deployment_id"),
-            status=status,
-            type=state.get("type"),
-            source=state.get("source"),
-            sha256=state.get("checksum"),
-        )
-        self._result: dict[str, Any] = {
-            "deployment_id": state.get("deployment_id"),
-            "status": status,
-            "duration": duration,
-            "checksum": state.get("checksum"),
-            "app_name": target.app_name,
-            "slot": target.slot,
-        }
-        return self._result
-
-    def _emit_asset(self, context: Context, state: dict[str, Any]) -> None:
-        target = self.target
-        extra = {"action": "deploy", "deployment_id": state.get("deployment_id"), "sha256": state.get("checksum")}
-        emit_slot_events(
-            context, self.outlets, self.log, [(target.resource_group, target.app_name, target.slot, extra)]
-        )
+    seconds = as_seconds(value, name)
+    if seconds is not None and not (math.isfinite(seconds) and seconds > 0):
+        raise TaskArgumentError(name, f"{value!r} is not above 0 seconds", f"give {name} in seconds, above 0")
+    return seconds
