@@ -26,6 +26,7 @@ from airflow_provider_appservice.testing import site_ops
 from airflow_provider_appservice.testing.arm import SITE, SLOT, ArmContext, ArmRoutes, site_action
 from airflow_provider_appservice.testing.arm_lifecycle import json_body, op_error
 from airflow_provider_appservice.testing.arm_settings import config_resource
+from airflow_provider_appservice.testing.arm_sites import etag_header
 from airflow_provider_appservice.testing.model import Site
 
 DEFAULT_WEB_CONFIG: dict[str, Any] = {
@@ -92,7 +93,8 @@ def _writer(merge: bool) -> Any:
         with ctx.world.lock:
             ctx.site.site_config = {**ctx.site.site_config, **update} if merge else update
             answer = web_config(ctx.site)
-        return ctx.json(answer)
+            etag = etag_header(ctx.world, ctx.site)  # config writes carry the site's ETag
+        return ctx.json(answer, headers=etag)
 
     return handler
 

@@ -25,6 +25,7 @@ from starlette.responses import Response
 from airflow_provider_appservice.testing import site_ops
 from airflow_provider_appservice.testing.arm import SITE, SLOT, ArmContext, ArmRoutes, site_action
 from airflow_provider_appservice.testing.arm_lifecycle import json_body, op_error
+from airflow_provider_appservice.testing.arm_sites import etag_header
 from airflow_provider_appservice.testing.model import Site
 from airflow_provider_appservice.testing.responses import web_error
 
@@ -70,7 +71,7 @@ async def put_app_settings(ctx: ArmContext) -> Response:
     with ctx.world.lock:
         ctx.site.app_settings = {k: v or "" for k, v in props.items()}
         body = config_resource(ctx.site, "appsettings", dict(ctx.site.app_settings))
-    return ctx.json(body)
+    return ctx.json(body, headers=etag_header(ctx.world, ctx.site))
 
 
 # -- connection strings ---------------------------------------------------------------------------
@@ -106,7 +107,7 @@ async def put_connection_strings(ctx: ArmContext) -> Response:
     with ctx.world.lock:
         ctx.site.connection_strings = clean
         body = config_resource(ctx.site, "connectionstrings", {k: dict(v) for k, v in clean.items()})
-    return ctx.json(body)
+    return ctx.json(body, headers=etag_header(ctx.world, ctx.site))
 
 
 # -- sticky names ---------------------------------------------------------------------------------
@@ -142,7 +143,7 @@ async def put_slot_config_names(ctx: ArmContext) -> Response:
     with ctx.world.lock:
         ctx.site.slot_config_names = names
         body = config_resource(ctx.site, "slotConfigNames", {k: _copy(v) for k, v in names.items()})
-    return ctx.json(body)
+    return ctx.json(body, headers=etag_header(ctx.world, ctx.site))
 
 
 # -- Key Vault references -------------------------------------------------------------------------

@@ -105,3 +105,14 @@ def test_reset_slot_config_cancels_a_preview_from_either_side(emu, sc, arm, rese
     answer = arm("POST", f"{path}/resetSlotConfig")
     assert answer.status_code == 200 and answer.content == b"" and answer.headers["etag"].startswith('"')
     assert emu.preview_state(sc.site) is None and sc.slot.target_swap_slot is None
+
+
+def test_etags_on_site_reads_and_config_writes_not_on_lists(emu, sc, arm):
+    first = arm("GET", sc.site.id).headers["etag"]
+    written = arm("PUT", f"{sc.site.id}/config/appsettings", {"properties": {"A": "1"}})
+    assert written.status_code == 200 and written.headers["etag"].startswith('"')
+    assert arm("PATCH", f"{sc.site.id}/config/web", {"properties": {"alwaysOn": True}}).headers["etag"]
+    assert arm("GET", sc.site.id).headers["etag"] == first  # settings are not part of the site's state here
+    arm("POST", f"{sc.site.id}/stop")
+    assert arm("GET", sc.site.id).headers["etag"] != first
+    assert "etag" not in arm("POST", f"{sc.site.id}/config/appsettings/list").headers
