@@ -126,8 +126,9 @@ def main() -> int:
             took = (ti.end_date - ti.start_date).total_seconds() if ti.start_date and ti.end_date else 0.0
             print(f"  {ti.task_id:<24} {ti.state!s:<10} {took:5.1f}s")
         print("\ntoken requests per audience (emulator):")
-        for audience in ("https://management.azure.com", "https://vault.azure.net"):
+        for audience in ("https://management.azure.com", "https://appservice.azure.com", "https://vault.azure.net"):
             print(f"  {audience:<32} {emu.token_requests(audience=audience)}")
+        print("  (ARM for ARM, App Service for Kudu: the ARM token never goes to a Kudu host)")
         print("  (one per identity and audience for the worker, plus one per trigger: dag.test() runs each")
         print("   trigger in its own event loop; a real triggerer shares one credential per loop)")
         print("distinct tokens per identity and audience (this process):")

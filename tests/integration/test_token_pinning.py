@@ -90,3 +90,72 @@ def test_vault_token_is_pinned_to_its_vault(world, monkeypatch, use_conn):
     with pytest.raises(TokenPinningError):
         client._client.send_request(Req("GET", f"{other_vault}/secrets/x/?api-version=2025-07-01"))
     assert not [r for r in world.emu.requests[mark:] if r.audience == "https://vault.azure.net"]
+
+
+@pytest.mark.parametrize(
+    ("cloud", "scope"),
+    [
+        ("public", "https://appservice.azure.com/.default"),
+        ("china", "https://management.core.chinacloudapi.cn/.default"),
+        ("usgovernment", "https://management.core.usgovcloudapi.net/.default"),
+    ],
+)
+def test_kudu_gets_the_audience_az_uses_in_each_cloud(cloud, scope):
+    """azure-apis.md §11: App Service in public, the classic management resource in China and US Gov."""
+    from airflow_provider_appservice.identity.clouds import CLOUDS
+
+    assert CLOUDS[cloud].scm_scope == scope
+    assert CLOUDS[cloud].scm_scope != CLOUDS[cloud].arm_scope or cloud == "usgovernment"
+
+
+def test_kudu_accepts_app_service_and_arm_tokens_and_refuses_others(world, hook):
+    """As real Kudu: a token for App Service or ARM of the site's tenant; anything else is a 401."""
+    from azure.core import PipelineClient
+    from azure.core.pipeline.policies import BearerTokenCredentialPolicy
+
+    from airflow_provider_appservice.wire.tls import resolve_verify
+
+    contributor = world.emu.add_service_principal(world.tenant)
+    world.emu.assign_role(contributor, "Website Contributor", world.site.id)
+    from azure.identity import ClientSecretCredential
+
+    credential = ClientSecretCredential(
+        world.tenant.tenant_id,
+        contributor.client_id,
+        contributor.secret,
+        connection_verify=resolve_verify(world.emu.ca_path),
+    )
+    answers = {}
+    for audience in (
+        "https://appservice.azure.com",
+        "https://management.azure.com",
+        "https://management.core.windows.net/",
+        "https://vault.azure.net",
+        "https://graph.microsoft.com",
+    ):
+        client = PipelineClient(
+            base_url=f"https://{world.site.scm_host_name}",
+            policies=[BearerTokenCredentialPolicy(credential, f"{audience.rstrip('/')}/.default")],
+            connection_verify=resolve_verify(world.emu.ca_path),
+        )
+        answers[audience] = client.send_request(HttpRequest("GET", client.format_url("/api/deployments"))).status_code
+    assert answers == {
+        "https://appservice.azure.com": 200,
+        "https://management.azure.com": 200,
+        "https://management.core.windows.net/": 200,
+        "https://vault.azure.net": 401,
+        "https://graph.microsoft.com": 401,
+    }
+
+
+def test_the_arm_token_never_goes_to_a_kudu_host(world, hook):
+    """The SCM pipeline asks for the App Service token; ARM's stays with ARM."""
+    scm = build_scm_client(hook.identity, hook.get_credential(), world.site.scm_host_name, hook.clock)
+    mark = len(world.emu.requests)
+    scm.send_request(HttpRequest("GET", scm.format_url("/api/settings")))
+    hook.get_conn().web_apps.get(world.resource_group, "shop")
+    sent = [r for r in world.emu.requests[mark:] if r.bearer]
+    assert {(r.kind, r.audience) for r in sent} == {
+        ("scm", "https://appservice.azure.com"),
+        ("arm", "https://management.azure.com"),
+    }
