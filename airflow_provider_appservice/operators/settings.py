@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_appservice.operations.key_vault_references import ReferenceStatus
-    from airflow_provider_appservice.operations.settings import ConnectionString, SettingsChange, SettingsResult
+    from airflow_provider_appservice.operations.settings import SettingsChange, SettingsResult
 
 JSON_FIELDS = ("settings", "remove", "sticky_settings", "connection_strings", "remove_connection_strings")
 
@@ -44,12 +44,16 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
     also be templates that render to JSON text (without ``render_template_as_native_obj``).
 
     :param settings: app settings to set, ``{name: value}``; ``@Microsoft.KeyVault(...)`` values
-        are Key Vault references.
+        are Key Vault references. App Service's rules apply before any call
+        (``operations/setting_rules.py``): names of letters, digits, ``.`` and ``_`` (``:`` on
+        Windows); values text, numbers and booleans converted explicitly (``3`` → ``"3"``,
+        ``True`` → ``"true"``), at most 32,767 characters; ``None``, dicts and lists refused.
     :param remove: app setting names to delete.
     :param sticky_settings: app setting names to make slot-sticky ("deployment slot setting").
         Sticky names are site-wide in App Service: they apply to every slot of the app.
-    :param connection_strings: ``{name: {"value": ..., "type": ...}}``; ``type`` is one of
-        ``MySql, SQLServer, SQLAzure, PostgreSQL, Custom, ...`` (default ``Custom``).
+    :param connection_strings: ``{name: {"value": ..., "type": ...}}``; ``type`` is one of the
+        SDK's ``ConnectionStringType`` (``MySql, SQLServer, SQLAzure, PostgreSQL, Custom, ...``,
+        any case; default ``Custom``); names and values follow the settings' rules.
     :param remove_connection_strings: connection string names to delete.
     :param verify_key_vault_references: ``True`` (default): wait for every Key Vault reference
         this task wrote to resolve; ``"all"``: every reference in the app settings; ``False``: skip
@@ -143,50 +147,11 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
     # --- execution --------------------------------------------------------------------------
 
     def _change(self) -> SettingsChange:
-        """The requested change, every name and value checked before any call (values never shown)."""
-        from airflow_provider_appservice.errors import TaskArgumentError
-        from airflow_provider_appservice.operations.setting_rules import setting_name_problem, setting_value
-        from airflow_provider_appservice.operations.settings import ConnectionString, SettingsChange
+        """The requested change, every name and value checked by App Service's rules before any call."""
+        from airflow_provider_appservice.operations.setting_rules import checked_change
 
-        def names(value: Any, field: str) -> tuple[str, ...]:
-            if value is None:
-                return ()
-            if isinstance(value, str) or not isinstance(value, Iterable):
-                raise TaskArgumentError(field, f"is a {type(value).__name__}", "pass a list of names")
-            return tuple(checked_name(v, field) for v in value)
-
-        def checked_name(name: Any, field: str) -> str:
-            problem = setting_name_problem(name)
-            if problem:
-                raise TaskArgumentError(
-                    field, f"name {str(name)[:80]!r} {problem}", "use the name as App Service shows it"
-                )
-            return str(name)
-
-        if self.settings is not None and not isinstance(self.settings, Mapping):
-            raise TaskArgumentError("settings", f"is a {type(self.settings).__name__}", "pass a dict of name to value")
-        settings = {
-            checked_name(k, "settings"): setting_value(v, f"settings[{k!r}]") for k, v in (self.settings or {}).items()
-        }
-        conns: dict[str, ConnectionString] = {}
-        if self.connection_strings is not None and not isinstance(self.connection_strings, Mapping):
-            raise TaskArgumentError(
-                "connection_strings", "is not a dict", "pass a dict of name to {'value': ..., 'type': ...}"
-            )
-        for name, pair in (self.connection_strings or {}).items():
-            if not isinstance(pair, Mapping) or not isinstance(pair.get("value"), str):
-                raise TaskArgumentError(
-                    "connection_strings", f"{str(name)[:80]!r} has no 'value' text", "give {'value': ..., 'type': ...}"
-                )
-            conns[checked_name(name, "connection_strings")] = ConnectionString(
-                pair["value"], str(pair.get("type") or "Custom")
-            )
-        return SettingsChange(
-            settings=settings,
-            remove=names(self.remove, "remove"),
-            connection_strings=conns,
-            remove_connection_strings=names(self.remove_connection_strings, "remove_connection_strings"),
-            sticky_settings=names(self.sticky_settings, "sticky_settings"),
+        return checked_change(
+            self.settings, self.remove, self.sticky_settings, self.connection_strings, self.remove_connection_strings
         )
 
     def _checked(self) -> tuple[SettingsChange, bool | str, float, float]:

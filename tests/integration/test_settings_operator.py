@@ -442,3 +442,34 @@ def test_deferred_references_resolve_fail_naming_the_refused_one_or_time_out_at_
     assert "not-a-reference" not in output
     settings = emu.app_settings(world.site)
     assert {"DB_PASSWORD", "API_KEY", "CACHE_KEY", "PLAIN"} <= set(settings)
+
+
+def test_values_and_names_app_service_would_not_take_fail_before_any_call(world, writer, dags, monkeypatch):
+    """Issue 11 item 8 in one run: None, a dict, a list, a space or hyphen in a name, a value
+    over the limit and a wrong connection string type each fail with TaskArgumentError naming the
+    setting, and no request reaches ARM (the emulator's journal)."""
+    from airflow_provider_appservice.operators.settings import AppServiceUpdateAppSettingsOperator
+
+    from ..dags.settings_refusals import CASES
+    from ..support import REPO
+
+    seen: dict[str, str] = {}
+    original = AppServiceUpdateAppSettingsOperator.execute
+
+    def execute(self, context):
+        try:
+            return original(self, context)
+        except Exception as exc:
+            seen[self.task_id] = f"{type(exc).__name__}: {exc}"
+            raise
+
+    monkeypatch.setattr(AppServiceUpdateAppSettingsOperator, "execute", execute)
+    dag = load_dag(REPO / "tests" / "dags" / "settings_refusals.py", "settings_refusals")
+    before = len(world.emu.requests)
+    run = dag.test()
+    assert task_states(run) == dict.fromkeys(CASES, "failed")
+    for task_id, (_kwargs, argument) in CASES.items():
+        assert seen[task_id].startswith(f"TaskArgumentError: Argument '{argument}"), (task_id, seen[task_id])
+        assert "Fix:" in seen[task_id]
+    assert "xxxx" not in "".join(seen.values()), "a refusal never shows the value"
+    assert [r for r in world.emu.requests[before:] if r.kind == "arm"] == [], "refused before any ARM call"

@@ -25,6 +25,23 @@ def change(**kwargs):
         ({"remove": "A"}, "remove", "list of names"),
         ({"sticky_settings": ["BAD NAME"]}, "sticky_settings", "whitespace"),
         ({"connection_strings": {"Db": "Server=x"}}, "connection_strings", "no 'value'"),
+        # App Service's documented name rule for names being set (issue 11, item 8)
+        ({"settings": {"MY-KEY": "v"}}, "settings", "other than letters, digits"),
+        ({"settings": {"CAFÉ": "v"}}, "settings", "other than letters, digits"),
+        ({"settings": {"A/B": "v"}}, "settings", "other than letters, digits"),
+        ({"connection_strings": {"my db": {"value": "x"}}}, "connection_strings", "whitespace"),
+        ({"connection_strings": {"my-db": {"value": "x"}}}, "connection_strings", "other than letters"),
+        ({"settings": {"BIG": "x" * 5_000_000}}, "settings['BIG']", "5,000,000 characters"),
+        ({"settings": {"NAN": float("nan")}}, "settings['NAN']", "is nan"),
+        ({"settings": {"WHEN": object()}}, "settings['WHEN']", "is a object"),
+        ({"settings": {"RAW": b"x"}}, "settings['RAW']", "is a bytes"),
+        ({"connection_strings": {"Db": {"value": None}}}, "connection_strings['Db']['value']", "is a NoneType"),
+        ({"connection_strings": {"Db": {"value": 5}}}, "connection_strings['Db']['value']", "is a int"),
+        (
+            {"connection_strings": {"Db": {"value": "x", "type": "Oracle"}}},
+            "connection_strings['Db']['type']",
+            "SQLAzure",
+        ),
     ],
 )
 def test_bad_settings_are_refused_naming_the_argument(kwargs, argument, says):
@@ -47,3 +64,18 @@ def test_numbers_and_booleans_become_the_text_app_service_stores():
         "OFF": "false",
         "S": "x",
     }
+
+
+def test_app_service_names_and_types_pass_and_are_spelt_as_the_sdk_does():
+    """Positive control: the documented characters, ':' (Windows .NET), a value at the limit, a
+    connection string type in any case; removing a name the portal allowed still works."""
+    from airflow_provider_appservice.operations.setting_rules import MAX_VALUE_CHARS
+
+    got = change(
+        settings={"A.b_C9": "x", "Logging:LogLevel:Default": "Warning", "MAX": "y" * MAX_VALUE_CHARS},
+        connection_strings={"Db": {"value": "Server=x", "type": "sqlazure"}, "Other": {"value": ""}},
+        remove=["legacy-name"],
+    )
+    assert set(got.settings) == {"A.b_C9", "Logging:LogLevel:Default", "MAX"}
+    assert {k: c.type for k, c in got.connection_strings.items()} == {"Db": "SQLAzure", "Other": "Custom"}
+    assert got.remove == ("legacy-name",)
