@@ -83,6 +83,7 @@ def main() -> int:
         emu.set_build(site, "v1")
         emu.set_build(slot, "v1")
         emu.deployment_behaviour(slot, polls=2)
+        emu.lro_retry_after = 1  # swap polls keep Azure's Retry-After shape; the demo runs on the real clock
         if args.unhealthy:
             emu.set_health(site, "/healthz", Health.unhealthy())
         os.environ["AIRFLOW_CONN_AZURE_APP_SERVICE_DEFAULT"] = json.dumps(

@@ -22,6 +22,8 @@ def cluster_world(emulator):
     sub = emulator.add_subscription(tenant)
     site = emulator.add_site(sub, "rg-sys", "sysapp")
     slot = emulator.add_slot(site, "staging")
+    # Real Airflow processes sleep on the real clock: keep swap polls Azure-shaped but short.
+    emulator.lro_retry_after = 1
     sp = emulator.add_service_principal(tenant)
     emulator.assign_role(sp, "Website Contributor", f"/subscriptions/{sub}")
     conn = {
