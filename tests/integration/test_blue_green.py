@@ -13,6 +13,7 @@ from airflow_provider_appservice.testing import Health
 
 from ..support import EXAMPLE_DAGS, REPO, load_dag, migrate_db, task_states
 
+pytestmark = pytest.mark.usefixtures("emulator_clock")  # swaps poll with Retry-After: 15
 SWAPS = ("/slotsswap", "/applySlotConfig", "/resetSlotConfig")
 
 

@@ -59,7 +59,9 @@ def test_blue_green_runs_its_waits_in_the_triggerer_and_survives_a_restart(clust
     def states() -> dict[str, str]:
         return {t: str(ti["state"]) for t, ti in cluster.task_instances("blue_green_deploy", run_id).items()}
 
-    cluster.wait_for(lambda: states().get("staging_health_gate") == "deferred", 180, "the staging gate to defer")
+    cluster.wait_for(
+        lambda: states().get("blue_green.staging_health_gate") == "deferred", 180, "the staging gate to defer"
+    )
     probes = lambda: emu.health_probes(slot, "/healthz")  # noqa: E731
     seen = probes()
     cluster.wait_for(lambda: probes() >= seen + 2, 60, "the gate to probe from the triggerer")
@@ -73,14 +75,19 @@ def test_blue_green_runs_its_waits_in_the_triggerer_and_survives_a_restart(clust
     )
     final = states()
     assert cluster.run_state("blue_green_deploy", run_id) == "success", final
-    assert final["release_done"] == "success" and final["rollback_swap"] == "skipped"
+    assert final["blue_green.release_done"] == "success" and final["blue_green.swap_back"] == "skipped"
     assert emu.build_of(site) == "v2" and emu.build_of(slot) == "v1"
     # The triggerer writes a trigger's log beside the task's, one file per triggerer job.
-    for task_id in ("deploy_to_staging", "staging_health_gate", "complete_swap", "production_health_gate"):
+    for task_id in (
+        "blue_green.deploy",
+        "blue_green.staging_health_gate",
+        "blue_green.complete_swap",
+        "blue_green.production_health_gate",
+    ):
         worker_log = task_log(cluster, "blue_green_deploy", run_id, task_id, trigger=False)
         assert "Pausing task as DEFERRED" in worker_log, f"{task_id} did not defer"
         trigger_logs = trigger_log_files(cluster, "blue_green_deploy", run_id, task_id)
         assert trigger_logs and all("starting" in text for text in trigger_logs.values()), task_id
-    gate_jobs = trigger_log_files(cluster, "blue_green_deploy", run_id, "staging_health_gate")
+    gate_jobs = trigger_log_files(cluster, "blue_green_deploy", run_id, "blue_green.staging_health_gate")
     assert len(gate_jobs) == 2, "the staging gate ran in the first triggerer, then in the restarted one"
     assert all("AppServiceHealthTrigger" in text for text in gate_jobs.values())
