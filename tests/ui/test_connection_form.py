@@ -213,6 +213,7 @@ def test_form_shows_every_field_with_label_and_description(page: Page, server: A
 
     expect(extra.locator("input[name=element_client_certificate_password]")).to_have_attribute("type", "password")
     expect(extra.locator("textarea[name=element_client_certificate_private_key]")).to_be_visible()
+    expect(extra.locator("textarea[name=element_allowed_audiences]")).to_be_visible()  # one audience a line
     page.screenshot(path=str(artifacts_dir / "connection-form-extra.png"), full_page=True)
     page.screenshot(path=str(artifacts_dir / "connection-form.png"), full_page=True)
 
@@ -269,6 +270,19 @@ def test_test_button_names_missing_tenant_without_traceback(page: Page, server: 
     assert title == "Test Connection Failed"
     assert "tenant_id" in text
     assert_clean(text, "canary-secret-no-tenant")
+
+
+def test_test_button_refuses_a_powerful_allowed_audience_naming_the_field(page: Page, server: ApiServer) -> None:
+    create_connection(
+        server,
+        "ui_powerful_audience",
+        {"auth_type": "managed_identity", "allowed_audiences": "api://orders\nhttps://management.azure.com."},
+    )
+    title, text, answer = click_test(page, server, "ui_powerful_audience")
+    assert answer["status"] is False
+    assert title == "Test Connection Failed"
+    assert "allowed_audiences" in text and "management.azure.com" in text, text
+    assert_clean(text)
 
 
 def test_test_button_managed_identity_from_form_succeeds(page: Page, server: ApiServer, emu: Any) -> None:
