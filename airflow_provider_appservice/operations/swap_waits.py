@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from airflow_provider_appservice.boundary import classify
 from airflow_provider_appservice.clock import Clock, default_clock
-from airflow_provider_appservice.errors import WaitTimeout
+from airflow_provider_appservice.errors import AppServiceError, WaitTimeout
 from airflow_provider_appservice.operations.swap import begin_swap
 from airflow_provider_appservice.operations.swap_state import (
     APPLIED,
@@ -141,3 +141,15 @@ def wait_for_swap_end(
         poll_interval=poll_interval,
         clock=clock,
     )
+
+
+def checked_swap_event(event: Any, what: str, late: str, **fields: Any) -> dict[str, Any]:
+    """A swap trigger's event, checked; a timeout or failure raises what the worker path raises."""
+    from airflow_provider_appservice.operations.waits import SUCCESS, TIMEOUT, check_event
+
+    checked = check_event(event, what, {"started": (int, float), **fields})
+    if checked["status"] == TIMEOUT:
+        raise WaitTimeout(checked["message"] or late)
+    if checked["status"] != SUCCESS:
+        raise AppServiceError(checked["message"] or f"the {what} trigger failed")
+    return checked

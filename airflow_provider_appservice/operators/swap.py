@@ -18,7 +18,7 @@ from airflow.sdk import AssetAlias, ResumableJobMixin, conf
 
 from airflow_provider_appservice.audit import audit
 from airflow_provider_appservice.common.assets import APP_SERVICE_ASSET_ALIAS, app_slot_asset, emit_slot_events
-from airflow_provider_appservice.errors import AppServiceError, TaskArgumentError, WaitTimeout
+from airflow_provider_appservice.errors import TaskArgumentError
 from airflow_provider_appservice.hooks.app_service import AppServiceHook
 from airflow_provider_appservice.operators.base import AppServiceBaseOperator
 
@@ -67,6 +67,8 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
         "app_name",
         "source_slot",
         "target_slot",
+        "timeout",
+        "poll_interval",
     )
 
     def __init__(
@@ -86,7 +88,7 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
         **kwargs: Any,
     ) -> None:
         if action not in ACTIONS:
-            raise ValueError(f"action must be one of {', '.join(ACTIONS)}, not {action!r}")
+            raise TaskArgumentError("action", f"is {action!r}", f"use one of {', '.join(ACTIONS)}")
         kwargs.setdefault("outlets", [AssetAlias(APP_SERVICE_ASSET_ALIAS)])
         super().__init__(
             app_name=app_name,
@@ -112,9 +114,13 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
     # -- shared ---------------------------------------------------------------------------------
 
     def _pair(self) -> SwapPair:
+        from airflow_provider_appservice.operations.endpoint import check_positive
         from airflow_provider_appservice.operations.swap_state import SwapPair
         from airflow_provider_appservice.operations.targets import check_names, normalise_slot
 
+        # Every path starts here, so a bad (templated) timing is refused before any call.
+        self.timeout = check_positive(self.timeout, "timeout")
+        self.poll_interval = check_positive(self.poll_interval, "poll_interval")
         target = self.target
         source, dest = normalise_slot(self.source_slot), normalise_slot(self.target_slot)
         check_names(source_slot=source, target_slot=dest)
@@ -210,7 +216,9 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
         outcome: str | None = None,
     ) -> dict[str, Any]:
         """Resume after the preview trigger: check its event, then finish like a worker-side preview."""
-        checked = _checked_event(event, "swap preview", "the preview did not show on the source in time", reads=int)
+        from airflow_provider_appservice.operations.swap_waits import checked_swap_event
+
+        checked = checked_swap_event(event, "swap preview", "the preview did not show on the source in time", reads=int)
         started = started if started is not None else checked["started"]  # dag.test() drops defer kwargs
         self.log.info("%s", checked["message"])
         self._ids = {
@@ -341,7 +349,9 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
         return self._finish(context, self._pair(), external_id.get("started") or time.time(), swapped=True)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
-        checked = _checked_event(event, "swap", f"The swap of {self._pair().label} did not finish in time")
+        from airflow_provider_appservice.operations.swap_waits import checked_swap_event
+
+        checked = checked_swap_event(event, "swap", f"The swap of {self._pair().label} did not finish in time")
         self._outcome = "succeeded"
         return self._finish(context, self._pair(), checked["started"] or time.time(), swapped=True)
 
@@ -383,15 +393,3 @@ class AppServiceSwapSlotsOperator(ResumableJobMixin, AppServiceBaseOperator):
                 for slot, role in ((pair.source_slot, "source"), (pair.target_slot, "target"))
             ],
         )
-
-
-def _checked_event(event: Any, what: str, late: str, **fields: Any) -> dict[str, Any]:
-    """A swap trigger's event, checked; a timeout or failure raises what the worker path raises."""
-    from airflow_provider_appservice.operations.waits import SUCCESS, TIMEOUT, check_event
-
-    checked = check_event(event, what, {"started": (int, float), **fields})
-    if checked["status"] == TIMEOUT:
-        raise WaitTimeout(checked["message"] or late)
-    if checked["status"] != SUCCESS:
-        raise AppServiceError(checked["message"] or f"the {what} trigger failed")
-    return checked
