@@ -14,6 +14,7 @@ from ..support import EXAMPLE_DAGS, REPO, load_dag, migrate_db, task_states
 
 pytestmark = pytest.mark.usefixtures("emulator_clock")  # swaps poll with Retry-After: 15
 
+
 @pytest.fixture(scope="module")
 def dags():
     migrate_db()
