@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from azure.core import PipelineClient
     from azure.core.rest import HttpResponse
     from azure.mgmt.web import WebSiteManagementClient
+    from azure.mgmt.web.aio import WebSiteManagementClient as AsyncWebSiteManagementClient
 
     from airflow_provider_appservice.operations.targets import AppTarget
 
@@ -127,21 +128,15 @@ def resolve_endpoint(site: SiteInfo, identity: IdentityConfig, base_url: str | N
     return AppEndpoint(base_url.rstrip("/"), hosts)
 
 
-def app_audiences(client: WebSiteManagementClient, target: AppTarget) -> frozenset[str]:
-    """The audiences the app's (or slot's) own Easy Auth accepts, read from ``authsettingsV2``
-    (without secrets: ``config/read`` is enough); empty when Easy Auth or its Entra provider is off."""
-    from azure.core.exceptions import HttpResponseError
+def _settings_call(apps: Any, target: AppTarget) -> Any:
+    """The ``authsettingsV2`` read (without secrets: ``config/read`` is enough), sync or async client."""
+    if target.slot:
+        return apps.get_auth_settings_v2_without_secrets_slot(target.resource_group, target.app_name, target.slot)
+    return apps.get_auth_settings_v2_without_secrets(target.resource_group, target.app_name)
 
-    apps = client.web_apps
-    try:
-        settings = (
-            apps.get_auth_settings_v2_without_secrets_slot(target.resource_group, target.app_name, target.slot)
-            if target.slot
-            else apps.get_auth_settings_v2_without_secrets(target.resource_group, target.app_name)
-        )
-    except HttpResponseError as exc:
-        verb = "Microsoft.Web/sites/slots/config/read" if target.slot else "Microsoft.Web/sites/config/read"
-        raise classify(f"Reading the Easy Auth settings of '{target.label}'", exc, required_action=verb) from None
+
+def _audiences_of(settings: Any) -> frozenset[str]:
+    """The audiences an ``authsettingsV2`` accepts; empty when Easy Auth or its Entra provider is off."""
     aad = getattr(settings.identity_providers, "azure_active_directory", None)
     if not (settings.platform and settings.platform.enabled) or aad is None or aad.enabled is False:
         return frozenset()
@@ -149,17 +144,51 @@ def app_audiences(client: WebSiteManagementClient, target: AppTarget) -> frozens
     return easy_auth_audiences(client_id, aad.validation.allowed_audiences if aad.validation else None)
 
 
+def _settings_failure(target: AppTarget, exc: Exception) -> Exception:
+    verb = "Microsoft.Web/sites/slots/config/read" if target.slot else "Microsoft.Web/sites/config/read"
+    return classify(f"Reading the Easy Auth settings of '{target.label}'", exc, required_action=verb)
+
+
+def _needs_easy_auth(identity: IdentityConfig, scope: str | None) -> bool:
+    """Whether the allow-rule must ask ARM: the floor first (a scope read back from storage is
+    untrusted), then the connection's own ``allowed_audiences`` (no read needed)."""
+    if scope is None:
+        return False
+    app_scope(scope)
+    return canonical(scope) not in identity.allowed_audiences
+
+
 def check_app_audience(
     client: WebSiteManagementClient, target: AppTarget, identity: IdentityConfig, scope: str | None
 ) -> None:
     """The allow-rule for an app token (``identity.audiences``): one of the app's Easy Auth
     audiences or in the connection's ``allowed_audiences``; decided before any token request."""
-    if scope is None:
+    from azure.core.exceptions import HttpResponseError
+
+    if not _needs_easy_auth(identity, scope):
         return
-    app_scope(scope)  # the floor again: a scope read back from storage is untrusted
-    if canonical(scope) in identity.allowed_audiences:
-        return  # the connection's owner allowed it: no ARM read needed
-    check_allowed(scope, app_audiences(client, target), identity.allowed_audiences, identity.conn_id)
+    assert scope is not None
+    try:
+        settings = _settings_call(client.web_apps, target)
+    except HttpResponseError as exc:
+        raise _settings_failure(target, exc) from None
+    check_allowed(scope, _audiences_of(settings), identity.allowed_audiences, identity.conn_id)
+
+
+async def acheck_app_audience(
+    client: AsyncWebSiteManagementClient, target: AppTarget, identity: IdentityConfig, scope: str | None
+) -> None:
+    """Async twin of :func:`check_app_audience`, for triggers (their kwargs are untrusted)."""
+    from azure.core.exceptions import HttpResponseError
+
+    if not _needs_easy_auth(identity, scope):
+        return
+    assert scope is not None
+    try:
+        settings = await _settings_call(client.web_apps, target)
+    except HttpResponseError as exc:
+        raise _settings_failure(target, exc) from None
+    check_allowed(scope, _audiences_of(settings), identity.allowed_audiences, identity.conn_id)
 
 
 @dataclass

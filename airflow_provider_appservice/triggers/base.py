@@ -44,18 +44,23 @@ async def trusted_app_call(
     hook: AppServiceHook, trigger: AppServiceBaseTrigger, scope: Any, hosts: Any, base_url: Any, path: Any
 ) -> tuple[str | None, AppEndpoint]:
     """The scope and endpoint an app-probing trigger may use, its kwargs checked again (they come
-    back from the database): the path is a path on the app, the audience passes the floor, and the
-    hosts are re-derived from ARM (``operations.app_trust``), all before any app token exists."""
+    back from the database): the path is a path on the app, the audience passes the floor and the
+    allow-rule, and the hosts are re-derived from ARM (``operations.app_trust``), all before any
+    app token exists."""
     from airflow_provider_appservice.identity.audiences import app_scope
     from airflow_provider_appservice.operations.app_trust import trusted_endpoint
-    from airflow_provider_appservice.operations.endpoint import check_app_path
+    from airflow_provider_appservice.operations.endpoint import acheck_app_audience, check_app_path
     from airflow_provider_appservice.operations.sites import aget_site
+    from airflow_provider_appservice.operations.targets import AppTarget
 
     check_app_path(path)
     checked_scope = app_scope(scope) if scope else None
+    identity = await hook.aget_identity()
+    target = AppTarget(trigger.resource_group, trigger.app_name, trigger.slot)
     async with hook.shared_arm_client() as arm:
         site = await aget_site(arm, trigger.resource_group, trigger.app_name, trigger.slot)
-    return checked_scope, trusted_endpoint(trigger.label, site, await hook.aget_identity(), hosts, base_url)
+        await acheck_app_audience(arm, target, identity, checked_scope)  # the allow-rule, as on the worker
+    return checked_scope, trusted_endpoint(trigger.label, site, identity, hosts, base_url)
 
 
 class AppServiceBaseTrigger(BaseTrigger):

@@ -95,3 +95,51 @@ def test_every_pinning_probe_is_refused_before_sending(world, use_conn, probes_d
     assert world.emu.token_requests() == world.emu.token_requests(audience=ARM) <= 1, "no app token was requested"
     easy_auth_reads = [r for r in sent if r.kind == "arm" and r.path.endswith("/config/authsettingsV2")]
     assert len(easy_auth_reads) == len(ALLOW_RULE), "only the allow-rule probes read ARM; the floor needs no I/O"
+
+
+def test_a_forged_audience_in_health_trigger_kwargs_gets_no_token(world, use_conn):
+    """A trigger row rewritten in the database: its scope passes the floor and the allow-rule again
+    in the triggerer (ARM re-read), so another app's or ARM's audience gets no token."""
+    import time
+
+    from airflow_provider_appservice.triggers.health import AppServiceHealthTrigger
+
+    from .test_untrusted_state import run_once
+
+    sp = world.emu.add_service_principal(world.tenant)
+    world.emu.assign_role(sp, "Reader", f"/subscriptions/{world.subscription_id}")
+    use_conn(
+        "azure_app_service_default", world.conn("service_principal_secret", login=sp.client_id, password=sp.secret)
+    )
+    world.emu.enable_easy_auth(world.site)
+    other_api = world.emu.enable_easy_auth(world.emu.add_site(world.subscription_id, world.resource_group, "other"))
+    host = world.site.default_host_name
+    mark = len(world.emu.requests)
+    events = {}
+    for name, scope in {
+        "other_app": f"api://{other_api.client_id}/.default",
+        "arm_trailing_dot": "https://management.azure.com./.default",
+    }.items():
+        trigger = AppServiceHealthTrigger(
+            azure_app_service_conn_id="azure_app_service_default",
+            resource_group=world.resource_group,
+            app_name="shop",
+            path="/healthz",
+            scope=scope,
+            hosts=[host],
+            base_url=f"https://{host}",
+            required_consecutive=1,
+            check={"expected_status": [200]},
+            request_timeout=5,
+            deadline=time.time() + 60,
+            poll_interval=0.01,
+        )
+        events[name] = run_once(trigger)
+    assert {n: (e["status"], e["error"]) for n, e in events.items()} == {
+        "other_app": ("error", "TaskArgumentError"),
+        "arm_trailing_dot": ("error", "TaskArgumentError"),
+    }, events
+    assert "allowed_audiences" in str(events["other_app"])
+    sent = world.emu.requests[mark:]
+    assert not [r for r in sent if r.kind == "app"], "no app host was probed"
+    assert world.emu.token_requests() == world.emu.token_requests(audience=ARM), "no app token was requested"
