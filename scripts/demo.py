@@ -1,4 +1,5 @@
-"""`make demo`: the blue/green example DAG against the embedded emulator, with a short report.
+"""`make demo`: the blue/green example DAG (``app_service_blue_green``) against the embedded
+emulator, with a short report: every step of the group, and which build production serves.
 
 Everything runs offline: the emulator serves Entra ID, the managed-identity endpoint, ARM,
 Key Vault, Kudu and the app itself on loopback over real TLS, and the real Azure SDK talks to
@@ -17,6 +18,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -52,6 +54,16 @@ def release_package(version: str) -> Path:
         archive.writestr("BUILD", version)
         archive.writestr("app.py", f"print('shop {version}')\n")
     return package
+
+
+def ending_message(log_path: Path) -> str | None:
+    """The group's own words on how the release ended (the failing ending task's error)."""
+    pattern = re.compile(r"(Production health gate failed after the swap.*?|Release of '.*?)(?: \[|\"|$)")
+    for line in log_path.read_text(errors="replace").splitlines():
+        found = pattern.search(line)
+        if found:
+            return found.group(1).strip()
+    return None
 
 
 def main() -> int:
@@ -136,6 +148,9 @@ def main() -> int:
         for (who, audience), count in sorted(LEDGER.counts().items()):
             print(f"  {who[:60]:<60} {audience:<30} {count}")
         production, staging = emu.build_of(site), emu.build_of(slot)
+        ending = ending_message(log_path)
+        if ending:
+            print(f"\nending: {ending}")
     ok = str(run.state) == ("failed" if args.unhealthy else "success")
     outcome = f"run {run.state}: production serves {production}, staging holds {staging}" + (
         " (rolled back automatically)" if args.unhealthy and production == "v1" else ""

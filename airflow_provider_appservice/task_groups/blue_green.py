@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from airflow.sdk import TaskGroup, chain, conf, task
+from airflow.sdk import BaseOperator, TaskGroup, chain, conf, task
 
 from airflow_provider_appservice.errors import TaskArgumentError
 from airflow_provider_appservice.hooks.app_service import AppServiceHook
 from airflow_provider_appservice.task_groups import verdict as v
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
 
 STAGING_GATE_DEFAULTS: Mapping[str, Any] = {"required_consecutive": 3}
 PRODUCTION_GATE_DEFAULTS: Mapping[str, Any] = {"required_consecutive": 5}
@@ -41,6 +44,39 @@ class BlueGreenContext:
     deferrable: bool
     azure_app_service_conn_id: str
     upstream: Any
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The group's arguments, checked: what every step is built from."""
+
+    where: dict[str, Any]  # app_name, resource_group, azure_app_service_conn_id
+    package: str | None
+    image: str | None
+    source_slot: str
+    target_slot: str
+    staging: dict[str, Any]
+    production: dict[str, Any]
+    cancel_preview: bool
+    deferrable: bool
+    deploy_kwargs: dict[str, Any]
+
+    @property
+    def swap(self) -> dict[str, Any]:
+        return dict(self.where, source_slot=self.source_slot, target_slot=self.target_slot)
+
+    def context(self, group: TaskGroup, upstream: Any) -> BlueGreenContext:
+        return BlueGreenContext(
+            group,
+            self.where["app_name"],
+            self.where["resource_group"],
+            self.source_slot,
+            self.target_slot,
+            self.staging["path"],
+            self.deferrable,
+            self.where["azure_app_service_conn_id"],
+            upstream,
+        )
 
 
 def _checked(package: str | None, image: str | None, source_slot: str, target_slot: str) -> None:
@@ -75,15 +111,16 @@ def _tasks_of(built: Any) -> list[Any]:
     return found
 
 
-def _deploy(package: str | None, image: str | None, gate: Mapping[str, Any], common: dict[str, Any], **extra: Any):
+def _deploy(plan: _Plan) -> BaseOperator:
     from airflow_provider_appservice.operators.container import AppServiceDeployContainerOperator
     from airflow_provider_appservice.operators.deploy import AppServiceDeployOperator
 
-    if package is not None:
-        return AppServiceDeployOperator(task_id=v.DEPLOY, package=package, **common, **extra)
+    common = dict(plan.where, slot=plan.source_slot, deferrable=plan.deferrable, **plan.deploy_kwargs)
+    if plan.image is None:
+        return AppServiceDeployOperator(task_id=v.DEPLOY, package=str(plan.package), **common)
     # The container operator's own wait is "the new container answers": one good answer.
     return AppServiceDeployContainerOperator(
-        task_id=v.DEPLOY, image=image, health_path=gate["path"], required_consecutive=1, **common, **extra
+        task_id=v.DEPLOY, image=plan.image, health_path=plan.staging["path"], required_consecutive=1, **common
     )
 
 
@@ -94,7 +131,7 @@ def _endings(steps: v.Steps, cancel_preview: bool, swap: dict[str, Any], **names
     @task.branch(task_id=v.VERDICT, trigger_rule="all_done")
     def verdict(**context: Any) -> list[str]:
         """Pick the ending from the steps' states (see verdict.release_verdict)."""
-        return v.release_verdict(v.step_states(context, steps.watched), steps, cancel_preview)
+        return v.release_verdict(v.step_states(cast("Context", context), steps.watched), steps, cancel_preview)
 
     @task(task_id=v.DONE)
     def release_done(app_name: str, target_slot: str) -> str:
@@ -142,102 +179,72 @@ def app_service_blue_green(
     ``swap_back`` → ``production_restored`` (fails naming the build production serves again),
     or ``cancel_preview`` → ``release_aborted`` (fails naming the step that stopped it).
 
-    :param package: a zip, folder or ``https://`` URL (``AppServiceDeployOperator``); or
-    :param image: ``registry/name:tag`` (``AppServiceDeployContainerOperator``). Exactly one.
-    :param staging_gate: / :param production_gate: ``AppServiceHealthSensor`` arguments for each
-        gate (``path``, ``required_consecutive``, ``probe_interval``, ``gate_timeout``,
-        ``expected_status``, ``auth`` ...). The production gate watches production for about
-        ``(required_consecutive - 1) * probe_interval`` seconds: that is its window.
+    :param app_name: the app; templated, like every name here.
+    :param package: a zip, folder or ``https://`` URL (``AppServiceDeployOperator``), or
+    :param image: ``registry/name:tag`` (``AppServiceDeployContainerOperator``); exactly one.
+    :param source_slot: the slot that gets the build (not production).
+    :param target_slot: the slot it is promoted to.
+    :param health_path: the path both gates probe unless a gate sets its own ``path``.
+    :param staging_gate: ``AppServiceHealthSensor`` arguments for the gate on ``source_slot``
+        (``path``, ``required_consecutive``, ``probe_interval``, ``gate_timeout``, ...).
+    :param production_gate: the same for ``target_slot`` after the swap; it watches production
+        for at least ``(required_consecutive - 1) * probe_interval`` seconds: its window.
     :param pre_promotion_check: called with a :class:`BlueGreenContext` inside the group; it
         creates your task(s) and returns them; they run after the staging gate, before the swap.
-    :param cancel_preview_on_failure: cancel the preview when a pre-promotion step fails.
+    :param cancel_preview_on_failure: cancel the preview when a step before the swap fails.
+    :param deferrable: every wait defers to the triggerer.
+    :param resource_group: defaults to the connection's ``resource_group``.
+    :param azure_app_service_conn_id: the ``azure_app_service`` connection.
+    :param group_id: the group's id, the prefix of its task ids.
     :param deploy_kwargs: more arguments for the deploy task (e.g. ``timeout``, ``clean``).
     """
     _checked(package, image, source_slot, target_slot)
     staging = _gate("staging_gate", staging_gate, STAGING_GATE_DEFAULTS, health_path)
     production = _gate("production_gate", production_gate, PRODUCTION_GATE_DEFAULTS, health_path)
-    return _build(
-        group_id,
-        dict(app_name=app_name, resource_group=resource_group, azure_app_service_conn_id=azure_app_service_conn_id),
-        dict(package=package, image=image, source_slot=source_slot, target_slot=target_slot),
+    plan = _Plan(
+        {
+            "app_name": app_name,
+            "resource_group": resource_group,
+            "azure_app_service_conn_id": azure_app_service_conn_id,
+        },
+        package,
+        image,
+        source_slot,
+        target_slot,
         staging,
         production,
-        pre_promotion_check,
         cancel_preview_on_failure,
         deferrable,
         dict(deploy_kwargs or {}),
     )
+    with TaskGroup(group_id=group_id) as group:
+        _wire(group, plan, pre_promotion_check)
+    return group
 
 
-def _build(
-    group_id: str,
-    where: dict[str, Any],
-    what: dict[str, Any],
-    staging: dict[str, Any],
-    production: dict[str, Any],
-    check: Callable[[BlueGreenContext], Any] | None,
-    cancel_preview: bool,
-    deferrable: bool,
-    deploy_kwargs: dict[str, Any],
-) -> TaskGroup:
+def _wire(group: TaskGroup, plan: _Plan, check: Callable[[BlueGreenContext], Any] | None) -> None:
     from airflow_provider_appservice.operators.swap import AppServiceSwapSlotsOperator
     from airflow_provider_appservice.sensors.health import AppServiceHealthSensor
 
-    source, target = what["source_slot"], what["target_slot"]
-    swap = dict(where, source_slot=source, target_slot=target)
-    with TaskGroup(group_id=group_id) as group:
-        deploy = _deploy(
-            what["package"], what["image"], staging, dict(where, slot=source, deferrable=deferrable), **deploy_kwargs
-        )
-        preview = AppServiceSwapSlotsOperator(task_id=v.PREVIEW, action="preview", deferrable=deferrable, **swap)
-        staging_gate = AppServiceHealthSensor(
-            task_id=v.STAGING_GATE, slot=source, deferrable=deferrable, **where, **staging
-        )
-        checks = (
-            _tasks_of(
-                check(
-                    BlueGreenContext(
-                        group,
-                        where["app_name"],
-                        where["resource_group"],
-                        source,
-                        target,
-                        staging["path"],
-                        deferrable,
-                        where["azure_app_service_conn_id"],
-                        staging_gate,
-                    )
-                )
-            )
-            if check
-            else []
-        )
-        complete = AppServiceSwapSlotsOperator(task_id=v.COMPLETE, action="complete", deferrable=deferrable, **swap)
-        production_gate = AppServiceHealthSensor(
-            task_id=v.PRODUCTION_GATE, slot=target, deferrable=deferrable, **where, **production
-        )
-        names = (
-            v.DEPLOY,
-            v.PREVIEW,
-            v.STAGING_GATE,
-            v.COMPLETE,
-            v.PRODUCTION_GATE,
-            v.VERDICT,
-            v.DONE,
-            v.CANCEL,
-            v.ABORTED,
-            v.SWAP_BACK,
-            v.RESTORED,
-        )
-        steps = v.Steps({n: group.child_id(n) for n in names}, tuple(t.task_id for t in checks))
-        chain(deploy, preview, staging_gate, *([checks] if checks else []), complete, production_gate)
-        production_gate >> _endings(
-            steps,
-            cancel_preview,
-            swap,
-            **where,
-            slot=target,
-            source_slot=source,
-            image=what["image"] is not None,
-        )
-    return group
+    where, swap, deferrable = plan.where, plan.swap, plan.deferrable
+    deploy = _deploy(plan)
+    preview = AppServiceSwapSlotsOperator(task_id=v.PREVIEW, action="preview", deferrable=deferrable, **swap)
+    staging_gate = AppServiceHealthSensor(
+        task_id=v.STAGING_GATE, slot=plan.source_slot, deferrable=deferrable, **where, **plan.staging
+    )
+    checks = _tasks_of(check(plan.context(group, staging_gate))) if check else []
+    complete = AppServiceSwapSlotsOperator(task_id=v.COMPLETE, action="complete", deferrable=deferrable, **swap)
+    production_gate = AppServiceHealthSensor(
+        task_id=v.PRODUCTION_GATE, slot=plan.target_slot, deferrable=deferrable, **where, **plan.production
+    )
+    steps = v.Steps({n: group.child_id(n) for n in v.STEP_NAMES}, tuple(t.task_id for t in checks))
+    chain(deploy, preview, staging_gate, *([checks] if checks else []), complete, production_gate)
+    production_gate >> _endings(
+        steps,
+        plan.cancel_preview,
+        swap,
+        **where,
+        slot=plan.target_slot,
+        source_slot=plan.source_slot,
+        image=plan.image is not None,
+    )

@@ -31,6 +31,19 @@ ABORTED = "release_aborted"
 SWAP_BACK = "swap_back"
 RESTORED = "production_restored"
 
+STEP_NAMES = (
+    DEPLOY,
+    PREVIEW,
+    STAGING_GATE,
+    COMPLETE,
+    PRODUCTION_GATE,
+    VERDICT,
+    DONE,
+    CANCEL,
+    ABORTED,
+    SWAP_BACK,
+    RESTORED,
+)
 NOT_RUN = (None, "None", "upstream_failed", "skipped", "removed")
 
 

@@ -17,16 +17,18 @@ from airflow.sdk import dag, task
 from airflow_provider_appservice.operators.deploy import AppServiceDeployOperator
 from airflow_provider_appservice.task_groups import BlueGreenContext, app_service_blue_green
 
-FAST = {"probe_interval": 0.02, "gate_timeout": 1}
+# A gate that should pass gets time to spare on a loaded machine; one that must fail ends in 1 s.
+PASSES = {"probe_interval": 0.02, "gate_timeout": 20}
+FAILS = {"probe_interval": 0.02, "gate_timeout": 1}
 
 
-def _release(group_id: str, app_name: str, **kwargs: Any) -> Any:
+def _release(group_id: str, app_name: str, staging: dict[str, float] = PASSES, **kwargs: Any) -> Any:
     return app_service_blue_green(
         group_id=group_id,
         app_name=app_name,
         health_path="/healthz",
-        staging_gate={"required_consecutive": 2, **FAST},
-        production_gate={"required_consecutive": 3, **FAST},
+        staging_gate={"required_consecutive": 2, **staging},
+        production_gate={"required_consecutive": 3, **FAILS},  # only the rollback cases get there
         deferrable=False,
         **kwargs,
     )
@@ -46,8 +48,8 @@ def blue_green_cases() -> None:
     rollback = _release("rollback", "shop-b", package="{{ params.v2 }}")
     seed >> rollback
     _release("image_rollback", "shop-e", image="myacr.azurecr.io/shop:v2")
-    _release("staging_fails", "shop-c", package="{{ params.v2 }}")
-    _release("keep_preview", "shop-f", package="{{ params.v2 }}", cancel_preview_on_failure=False)
+    _release("staging_fails", "shop-c", FAILS, package="{{ params.v2 }}")
+    _release("keep_preview", "shop-f", FAILS, package="{{ params.v2 }}", cancel_preview_on_failure=False)
     _release("check_fails", "shop-d", package="{{ params.v2 }}", pre_promotion_check=_smoke_test)
 
 

@@ -70,7 +70,7 @@ def test_the_example_releases_through_the_group_and_production_serves_the_new_bu
         "package": _zip(tmp_path, "v2"),
         "health_path": "/healthz",
         "probe_interval": 0.02,
-        "gate_timeout": 1,
+        "gate_timeout": 20,
     }
     run = dags["example"].test(run_conf=conf)
     assert task_states(run) == {
