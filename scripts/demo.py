@@ -137,7 +137,7 @@ def main() -> int:
         order = [t.task_id for t in dag.topological_sort()]
         for ti in sorted(run.get_task_instances(), key=lambda ti: order.index(ti.task_id)):
             took = (ti.end_date - ti.start_date).total_seconds() if ti.start_date and ti.end_date else 0.0
-            print(f"  {ti.task_id:<24} {ti.state!s:<10} {took:5.1f}s")
+            print(f"  {ti.task_id:<34} {ti.state!s:<10} {took:5.1f}s")
         print("\ntoken requests per audience (emulator):")
         for audience in ("https://management.azure.com", "https://appservice.azure.com", "https://vault.azure.net"):
             print(f"  {audience:<32} {emu.token_requests(audience=audience)}")
