@@ -26,7 +26,8 @@ from airflow_provider_appservice.testing.emulator import AppServiceEmulator
 from airflow_provider_appservice.testing.world import seed_default_world
 
 
-def world_env(emu: AppServiceEmulator, cloud: str) -> dict[str, str]:
+def world_env(emu: AppServiceEmulator, cloud: str, swap_retry_after: int = 15) -> dict[str, str]:
+    emu.lro_retry_after = swap_retry_after
     described = seed_default_world(emu, cloud=cloud)
     env = {f"APPSERVICE_EMULATOR_{k.upper()}": v for k, v in described.items()}
     env["APPSERVICE_EMULATOR_CA_PATH"] = emu.ca_path
@@ -35,12 +36,12 @@ def world_env(emu: AppServiceEmulator, cloud: str) -> dict[str, str]:
     return {**emu.env, **env}
 
 
-def _serve(cloud: str, token_format: str) -> int:
+def _serve(cloud: str, token_format: str, swap_retry_after: int) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     with AppServiceEmulator(token_format=token_format) as emu:
-        for k, v in sorted(world_env(emu, cloud).items()):
+        for k, v in sorted(world_env(emu, cloud, swap_retry_after).items()):
             print(f"export {k}={shlex.quote(v)}")
         print("# appservice emulator running; Ctrl-C to stop", flush=True)
         while not stop.wait(0.5):
@@ -48,11 +49,11 @@ def _serve(cloud: str, token_format: str) -> int:
     return 0
 
 
-def _run(cloud: str, token_format: str, command: list[str]) -> int:
+def _run(cloud: str, token_format: str, swap_retry_after: int, command: list[str]) -> int:
     import os
 
     with AppServiceEmulator(token_format=token_format) as emu:
-        env = {**os.environ, **world_env(emu, cloud)}
+        env = {**os.environ, **world_env(emu, cloud, swap_retry_after)}
         child = subprocess.Popen(command, env=env)
         try:
             return child.wait()
@@ -86,6 +87,13 @@ def _parser() -> argparse.ArgumentParser:
     for sub in (parser, serve, run):
         sub.add_argument("--cloud", default="public", choices=["public", "china", "usgovernment"])
         sub.add_argument("--token-format", default="jwt", choices=["jwt", "opaque"])
+        sub.add_argument(
+            "--swap-retry-after",
+            type=int,
+            default=15,
+            metavar="SECONDS",
+            help="Retry-After of swap polls (default 15, as Azure; clients here sleep for real, so 1 is quicker)",
+        )
     return parser
 
 
@@ -96,8 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         command = args.command[1:] if args.command[:1] == ["--"] else args.command
         if not command:
             parser.error("run needs a command after --, e.g. run -- pytest tests/")
-        return _run(args.cloud, args.token_format, command)
-    return _serve(args.cloud, args.token_format)
+        return _run(args.cloud, args.token_format, args.swap_retry_after, command)
+    return _serve(args.cloud, args.token_format, args.swap_retry_after)
 
 
 if __name__ == "__main__":

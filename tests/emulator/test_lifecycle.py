@@ -276,3 +276,12 @@ def test_cli_run_help_prints_help_and_says_what_it_seeds():
     assert "usage:" in result.stdout and "rg-demo" in result.stdout and "sp-client-secret" in result.stdout
     no_command = _cli("run", timeout=30)
     assert no_command.returncode == 2 and "run needs a command after --" in no_command.stderr
+
+
+def test_cli_swap_retry_after_sets_the_swap_pacing(emu):
+    from airflow_provider_appservice.testing.__main__ import _parser, world_env
+
+    args = _parser().parse_args(["run", "--swap-retry-after", "1", "--", "true"])
+    assert args.swap_retry_after == 1 and _parser().parse_args(["serve"]).swap_retry_after == 15
+    world_env(emu, "public", args.swap_retry_after)
+    assert emu.lro_retry_after == 1
