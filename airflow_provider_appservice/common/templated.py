@@ -17,11 +17,20 @@ def as_seconds(value: Any, name: str) -> float | None:
         raise TaskArgumentError(name, f"{value!r} is not a number of seconds", "give a number") from None
 
 
-def as_bool(value: Any) -> bool | None:
-    """A flag a template rendered ("true", "0", …); empty or "none" means unset."""
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def as_bool(value: Any, name: str = "flag") -> bool | None:
+    """A flag a template rendered ("true", "0", …); empty or "none" means unset. Anything else is
+    refused: reading "maybe" as False would do what nobody asked."""
     if value is None or isinstance(value, bool):
         return value
     text = str(value).strip().lower()
     if text in ("", "none"):
         return None
-    return text in ("1", "true", "yes", "on")
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    from airflow_provider_appservice.errors import TaskArgumentError
+
+    raise TaskArgumentError(name, f"{str(value)[:40]!r} is not true or false", "give True or False")

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_appservice.audit import audit
+from airflow_provider_appservice.common.templated import as_bool
 from airflow_provider_appservice.hooks.app_service import AppServiceHook
 from airflow_provider_appservice.operators.base import AppServiceBaseOperator
 
@@ -91,7 +92,10 @@ class AppServiceRestartOperator(_LifecycleOperator):
         self.synchronous = synchronous
 
     def lifecycle_options(self) -> dict[str, Any]:
-        return {"soft_restart": self.soft_restart, "synchronous": self.synchronous}
+        return {
+            "soft_restart": as_bool(self.soft_restart, "soft_restart"),
+            "synchronous": as_bool(self.synchronous, "synchronous"),
+        }
 
 
 class AppServiceStartOperator(_LifecycleOperator):
