@@ -16,7 +16,7 @@ SYSTEM_DAGS = [REPO / "tests" / "dags" / "deferred_state_wait.py", *sorted(EXAMP
 
 
 @pytest.fixture(scope="module")
-def cluster_world(emulator):
+def cluster_world(emulator) -> Iterator[dict]:
     """Seeded once per module: the cluster's processes read the connection at start."""
     tenant = emulator.add_tenant()
     sub = emulator.add_subscription(tenant)
@@ -38,7 +38,26 @@ def cluster_world(emulator):
             "ca_bundle": emulator.ca_path,
         },
     }
-    return {"emu": emulator, "site": site, "slot": slot, "conn": conn}
+    # Opaque tokens: Airflow's log redaction rewrites JWT-shaped strings, so only these can show a leak.
+    emulator.token_format = "opaque"
+    try:
+        yield {"emu": emulator, "site": site, "slot": slot, "conn": conn}
+    finally:
+        emulator.token_format = "jwt"
+
+
+def leaked_secrets(cluster: AirflowCluster, world: dict) -> list[str]:
+    """Which secrets (the principal's client secret, every token the emulator issued) appear in any
+    file the cluster wrote: scheduler, triggerer, API server and DAG processor logs and task logs."""
+    secrets = {"client secret": world["conn"]["password"]}
+    secrets |= {f"token …{t[-6:]}": t for t in world["emu"].issued_tokens() if len(t) >= 16}
+    found = []
+    for path in Path(cluster.home).rglob("*"):
+        if not path.is_file() or path.suffix in (".db", ".pyc") or path.stat().st_size > 50_000_000:
+            continue
+        text = path.read_text(errors="replace")
+        found += [f"{label} in {path.relative_to(cluster.home)}" for label, value in secrets.items() if value in text]
+    return found
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import task_log, trigger_log_files
+from .conftest import leaked_secrets, task_log, trigger_log_files
 
 pytestmark = pytest.mark.slow
 
@@ -36,6 +36,14 @@ def test_deferred_wait_runs_in_the_triggerer_and_survives_its_restart(cluster, c
     assert cluster.run_state("deferred_state_wait", run_id) == "success"
     log = task_log(cluster, "deferred_state_wait", run_id, "wait_until_stopped")
     assert "reached Stopped" in log
+    assert emu.issued_tokens(), "the scan below needs tokens to look for"
+    assert not leaked_secrets(cluster, cluster_world), "a secret reached the scheduler, triggerer or API-server logs"
+    planted = cluster.home / "logs" / "planted.log"  # the scan itself must be able to fail
+    planted.write_text(f"oops {emu.issued_tokens()[-1]}\n")
+    try:
+        assert leaked_secrets(cluster, cluster_world)
+    finally:
+        planted.unlink()
 
 
 def test_blue_green_runs_its_waits_in_the_triggerer_and_survives_a_restart(cluster, cluster_world, tmp_path):
