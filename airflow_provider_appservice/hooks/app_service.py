@@ -1,7 +1,8 @@
 """AppServiceHook: one connection's identity and every client and pipeline it uses.
 
-The hook is not a facade of every App Service operation: operations are plain
-functions in ``operations/`` that take the clients this hook hands out. It hands out
+Operations are plain functions in ``operations/`` that take the clients this hook hands out;
+the hook offers them as methods for TaskFlow code (``hooks/operations.py``), each a thin call
+that the operators make too. It hands out
 every client — ARM, SCM (Kudu) pipelines, app pipelines — sync and async; nothing else
 builds one. Sync clients are cached on the hook instance by their parameters and closed
 by :meth:`AppServiceHook.close` (or leaving ``with hook:``). Async clients are shared per
@@ -25,6 +26,7 @@ from airflow.sdk import BaseHook
 
 from airflow_provider_appservice.clock import Clock, default_clock
 from airflow_provider_appservice.errors import AppServiceError, AzureRequestError
+from airflow_provider_appservice.hooks.operations import AppServiceOperations
 
 if TYPE_CHECKING:
     from azure.core import AsyncPipelineClient, PipelineClient
@@ -90,7 +92,7 @@ def config_from_connection(conn: Any) -> IdentityConfig:
     return parse_identity_config(conn.conn_id, login=conn.login, password=conn.password, extras=conn.extra_dejson or {})
 
 
-class AppServiceHook(BaseHook):
+class AppServiceHook(AppServiceOperations, BaseHook):
     """Credential and every client (ARM, SCM, app; sync and async) of one ``azure_app_service``
     connection. Use it as a context manager (or call :meth:`close`) to close the sync clients.
 

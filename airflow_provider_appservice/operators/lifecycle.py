@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_appservice.audit import audit
 from airflow_provider_appservice.common.templated import as_bool
 from airflow_provider_appservice.hooks.app_service import AppServiceHook
 from airflow_provider_appservice.operators.base import AppServiceBaseOperator
@@ -21,30 +20,8 @@ class _LifecycleOperator(AppServiceBaseOperator):
         return {}
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_appservice.operations.lifecycle import run_lifecycle_action
-
         target = self.target
-        identity = self.hook.identity
-        result = run_lifecycle_action(
-            self.hook.get_conn(),
-            target,
-            self.action,
-            backoff=self.backoff(),
-            max_attempts=identity.retry_max_attempts,
-            clock=self.hook.clock,
-            logger=self.log,
-            **self.lifecycle_options(),
-        )
-        audit(
-            self.log,
-            identity,
-            self.action,
-            result.site.resource_id,
-            outcome="verified-by-state" if result.verified_by_state else "succeeded",
-            request_id=result.request_id,
-            correlation_id=result.correlation_id,
-            attempts=result.attempts,
-        )
+        result = self.hook.lifecycle(self.action, target, logger=self.log, **self.lifecycle_options())
         self.push_portal_link(context, result.site.resource_id)
         return {"app_name": target.app_name, "slot": target.slot, "state": result.site.state}
 
