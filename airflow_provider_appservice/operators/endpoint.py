@@ -132,9 +132,14 @@ class AppServiceEndpointOperator(AppServiceBaseOperator):
         check_positive(self.request_timeout, "request_timeout")
         path = check_app_path(self.path)
         if self.function_key_secret_name:
-            from airflow_provider_appservice.operations.function_keys import check_secret_name, has_function_key
+            from airflow_provider_appservice.operations.function_keys import (
+                check_secret_name,
+                has_function_key,
+                vault_url,
+            )
 
             check_secret_name(self.function_key_secret_name)
+            vault_url(self.hook.identity)  # the connection names a vault of its cloud, checked before any call
             if has_function_key(path, self.headers):
                 raise TaskArgumentError(
                     "function_key_secret_name",

@@ -34,6 +34,13 @@ def function_key_calls() -> None:
     )
     AppServiceEndpointOperator(task_id="bad_secret_name", path=PATH, function_key_secret_name="no such/name", **APP)
     AppServiceEndpointOperator(task_id="missing_secret", path=PATH, function_key_secret_name="absent-key", **APP)
+    AppServiceEndpointOperator(
+        task_id="no_vault_in_connection",
+        path=PATH,
+        function_key_secret_name="{{ params.secret_name }}",
+        azure_app_service_conn_id="fk_no_vault",
+        **APP,
+    )
 
 
 function_key_calls()

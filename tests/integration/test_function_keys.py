@@ -61,6 +61,7 @@ def function_app(world, use_conn):
         "azure_app_service_default",
         world.conn("service_principal_secret", login=sp.client_id, password=sp.secret, key_vault_url=vault),
     )
+    use_conn("fk_no_vault", world.conn("service_principal_secret", login=sp.client_id, password=sp.secret))
     return route, path_key, vault_key
 
 
@@ -79,6 +80,7 @@ def test_function_keys_arrive_and_never_show(world, function_app, dag, errors, c
         "both_ways": "failed",
         "bad_secret_name": "failed",
         "missing_secret": "failed",
+        "no_vault_in_connection": "failed",
     }
     # Three calls reached the function (in path, from the vault, none); the 418 one a fourth.
     assert route.calls == 4
@@ -86,6 +88,7 @@ def test_function_keys_arrive_and_never_show(world, function_app, dag, errors, c
     assert "TaskArgumentError" in errors["both_ways"] and "function_key_secret_name" in errors["both_ways"]
     assert "TaskArgumentError" in errors["bad_secret_name"] and "function_key_secret_name" in errors["bad_secret_name"]
     assert "PermanentAzureError" in errors["missing_secret"] and "absent-key" in errors["missing_secret"]
+    assert errors["no_vault_in_connection"].startswith("ConnectionConfigError: Connection field 'key_vault_url'")
     assert "code=***" in errors["key_in_path_fails"], "positive control: the failing path is named, its key masked"
 
     output = "".join(capfd.readouterr())
