@@ -172,12 +172,8 @@ def app_service_blue_green(
     group_id: str = "blue_green",
     deploy_kwargs: Mapping[str, Any] | None = None,
 ) -> TaskGroup:
-    """Build the release inside the current DAG and return its :class:`TaskGroup`.
-
-    ``deploy`` → ``swap_with_preview`` → ``staging_health_gate`` → (your checks) →
-    ``complete_swap`` → ``production_health_gate`` → ``verdict`` → ``release_done``, or
-    ``swap_back`` → ``production_restored`` (fails naming the build production serves again),
-    or ``cancel_preview`` → ``release_aborted`` (fails naming the step that stopped it).
+    """Build the release inside the current DAG and return its :class:`TaskGroup` (the steps
+    and endings: docs/blue-green.md).
 
     :param app_name: the app; templated, like every name here.
     :param package: a zip, folder or ``https://`` URL (``AppServiceDeployOperator``), or
@@ -199,8 +195,6 @@ def app_service_blue_green(
     :param deploy_kwargs: more arguments for the deploy task (e.g. ``timeout``, ``clean``).
     """
     _checked(package, image, source_slot, target_slot)
-    staging = _gate("staging_gate", staging_gate, STAGING_GATE_DEFAULTS, health_path)
-    production = _gate("production_gate", production_gate, PRODUCTION_GATE_DEFAULTS, health_path)
     plan = _Plan(
         {
             "app_name": app_name,
@@ -211,8 +205,8 @@ def app_service_blue_green(
         image,
         source_slot,
         target_slot,
-        staging,
-        production,
+        _gate("staging_gate", staging_gate, STAGING_GATE_DEFAULTS, health_path),
+        _gate("production_gate", production_gate, PRODUCTION_GATE_DEFAULTS, health_path),
         cancel_preview_on_failure,
         deferrable,
         dict(deploy_kwargs or {}),
