@@ -309,6 +309,12 @@ def raise_for_unexpected(result: CallResult, expected_status: tuple[int, ...], w
     message = f"expected {', '.join(map(str, expected_status))}"
     if 300 <= status < 400:
         message += f"; got a redirect to {urlsplit(location).netloc or 'elsewhere'} (not followed)"
+    if status == 401:
+        message += (
+            "; the app (Easy Auth, or a function key check) refused the caller. Without `audience` the call "
+            "carries no token: set it to the app's Easy Auth audience (api://<client-id>). With one, the token's "
+            "audience is not one the app accepts: compare `audience` with the app's allowed audiences"
+        )
     if status >= 500 and not result.repeatable:
         # The app may have acted before failing: neither this call nor an Airflow retry re-sends it.
         raise AmbiguousOutcomeError(

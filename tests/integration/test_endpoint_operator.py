@@ -140,6 +140,7 @@ def test_anonymous_call_to_a_protected_app_fails_clearly(world, caller, api, dag
     run = run_dag(dags["endpoint_call"], {"path": "/api/orders"})
     assert task_states(run) == {"call": "failed"}
     assert "HTTP 401" in errors["call"]
+    assert "Without `audience` the call carries no token" in errors["call"] and "api://<client-id>" in errors["call"]
     (only,) = app_requests(world.emu)
     assert not only.bearer and only.status == 401, "a 401 is not retried"
 
