@@ -127,9 +127,9 @@ def run_child(spec: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
 # -- curl through the same proxy ------------------------------------------------------------------
 
 
-def curl_upload(emu: Any, scm_host: str, token: str, package: Path, workdir: Path, mode: str) -> float:
-    """Seconds curl takes to POST ``package``: ``--data-binary @file`` (curl reads the file into
-    memory first) or ``-X POST -T file`` (streamed, like the provider)."""
+def curl_upload(emu: Any, scm_host: str, token: str, package: Path, workdir: Path, mode: str) -> tuple[float, int]:
+    """Seconds and peak RSS (bytes) of curl POSTing ``package``: ``--data-binary @file`` (curl
+    reads the file into memory first) or ``-X POST -T file`` (streamed, like the provider)."""
     headers = workdir / f"headers-{mode}"
     fd = os.open(headers, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:  # the token never appears on a command line
@@ -143,13 +143,24 @@ def curl_upload(emu: Any, scm_host: str, token: str, package: Path, workdir: Pat
         url,
     ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k.lower() not in ("https_proxy", "http_proxy", "no_proxy")}
-    started = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
-    elapsed = time.monotonic() - started
-    code = proc.stdout.split()[0] if proc.stdout else "?"
+    elapsed, peak, out, err = timed_process(cmd, env)
+    code = out.split()[0] if out else "?"
     if code != "202":
-        raise RuntimeError(f"curl got {code}: {proc.stderr[-500:]}")
-    return elapsed
+        raise RuntimeError(f"curl got {code}: {err[-500:]}")
+    return elapsed, peak
+
+
+def timed_process(cmd: list[str], env: dict[str, str]) -> tuple[float, int, str, str]:
+    """Wall seconds, peak RSS (bytes: ru_maxrss of that child alone, from wait4), stdout, stderr."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.monotonic()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
+        _, _, usage = os.wait4(proc.pid, 0)
+        proc.returncode = 0  # reaped above; Popen must not wait for it again
+        elapsed = time.monotonic() - started
+        out.seek(0)
+        err.seek(0)
+        return elapsed, usage.ru_maxrss * 1024, out.read(), err.read()
 
 
 def main() -> None:
@@ -212,7 +223,7 @@ def main() -> None:
                 for i in range(args.repeat):
                     emu.deployments(site)  # settle: a finished deployment frees Kudu's lock
                     try:
-                        runs.append(curl_upload(emu, site.scm_host_name, token, big, workdir, f"{mode}-{i}"))
+                        runs.append(curl_upload(emu, site.scm_host_name, token, big, workdir, f"{mode}-{i}")[0])
                     except RuntimeError as exc:
                         curl[mode] = str(exc).splitlines()[0]
                         break
