@@ -106,6 +106,25 @@ class HealthCheck:
         return True, f"HTTP {status}"
 
 
+def check_from_kwargs(raw: object, argument: str = "check") -> HealthCheck:
+    """A :class:`HealthCheck` rebuilt from stored trigger kwargs (untrusted): known fields only,
+    real statuses, text where text belongs and a regex that compiles."""
+    from airflow_provider_appservice.errors import TaskArgumentError
+
+    fields = ("expected_status", "json_path", "equals", "contains", "regex")
+    if not isinstance(raw, dict) or set(raw) - set(fields):
+        raise TaskArgumentError(argument, f"is not a health check ({str(raw)[:80]!r})", f"use the keys {fields}")
+    for name in ("json_path", "contains", "regex"):
+        if raw.get(name) is not None and not isinstance(raw[name], str):
+            raise TaskArgumentError(argument, f"has a non-text {name}", "use text")
+    try:
+        re.compile(raw.get("regex") or "")
+    except re.error:
+        raise TaskArgumentError(argument, "has a regex that does not compile", "fix the regex") from None
+    statuses = check_statuses(raw.get("expected_status", [200]), f"{argument}['expected_status']")
+    return HealthCheck(**{**raw, "expected_status": statuses})
+
+
 @dataclass
 class HealthGate:
     """N consecutive healthy answers pass the gate; any bad answer resets the count."""

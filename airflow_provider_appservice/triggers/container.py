@@ -55,7 +55,9 @@ class AppServiceContainerReadyTrigger(AppServiceBaseTrigger):
         self.scope = scope
         self.hosts = list(hosts)
         self.base_url = base_url
-        self.required_consecutive = required_consecutive
+        from airflow_provider_appservice.operations.health import check_streak
+
+        self.required_consecutive = check_streak(required_consecutive)  # kwargs come back from the database
         self.deadline = read_deadline(deadline)  # kwargs come back from the database
         self.timeout = float(timeout)
         self.state = state

@@ -47,7 +47,11 @@ class AppServiceHealthTrigger(AppServiceBaseTrigger):
         self.scope = scope
         self.hosts = list(hosts)
         self.base_url = base_url
-        self.required_consecutive = required_consecutive
+        from airflow_provider_appservice.operations.health import check_from_kwargs, check_streak
+
+        # Kwargs come back from the database: a streak of 0 or a broken check is refused here.
+        self.required_consecutive = check_streak(required_consecutive)
+        check_from_kwargs(check)
         self.check = check
         self.request_timeout = request_timeout
         self.deadline = read_deadline(deadline)  # kwargs come back from the database
@@ -71,10 +75,10 @@ class AppServiceHealthTrigger(AppServiceBaseTrigger):
 
         from airflow_provider_appservice.errors import AppServiceError
         from airflow_provider_appservice.hooks.app_service import AppServiceHook
-        from airflow_provider_appservice.operations.health import HealthCheck, HealthWait, await_healthy
+        from airflow_provider_appservice.operations.health import HealthWait, await_healthy, check_from_kwargs
         from airflow_provider_appservice.operations.waits import outcome_event
 
-        check = HealthCheck(**{**self.check, "expected_status": tuple(self.check.get("expected_status", (200,)))})
+        check = check_from_kwargs(self.check)
         hook = AppServiceHook(azure_app_service_conn_id=self.azure_app_service_conn_id)
         deadline = self.deadline
         wait = HealthWait(

@@ -9,6 +9,7 @@ every trigger refuses a missing or absurd deadline when it is built from its kwa
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 
 import pytest
@@ -169,3 +170,23 @@ def test_every_trigger_refuses_a_missing_or_absurd_deadline(kind):
         with pytest.raises(TaskArgumentError, match="'deadline'"):
             TRIGGERS[kind](bad)
     assert TRIGGERS[kind](1_900_000_000.0).serialize()[1]["deadline"] == 1_900_000_000.0
+
+
+@pytest.mark.parametrize(
+    "overrides, argument",
+    [
+        ({"required_consecutive": 0}, "required_consecutive"),
+        ({"required_consecutive": "3"}, "required_consecutive"),
+        ({"check": {"expected_status": [200], "exec": "x"}}, "check"),
+        ({"check": {"regex": "("}}, "check"),
+        ({"check": {"expected_status": [302]}}, "check['expected_status']"),
+        ({"check": "status"}, "check"),
+    ],
+)
+def test_a_rewritten_gate_is_refused_when_read_back(world, overrides, argument):
+    """A streak of 0 would pass on a 503; a broken check would fail later with a raw error."""
+    with pytest.raises(TaskArgumentError, match=f"Argument '{re.escape(argument)}'"):
+        health(world, **overrides)
+    if "required_consecutive" in overrides:
+        with pytest.raises(TaskArgumentError, match="Argument 'required_consecutive'"):
+            container(world, **overrides)
