@@ -116,3 +116,15 @@ def test_etags_on_site_reads_and_config_writes_not_on_lists(emu, sc, arm):
     arm("POST", f"{sc.site.id}/stop")
     assert arm("GET", sc.site.id).headers["etag"] != first
     assert "etag" not in arm("POST", f"{sc.site.id}/config/appsettings/list").headers
+
+
+def test_patch_of_a_slot_merges_its_config_and_answers_the_full_slot(emu, sc, arm):
+    answer = arm("PATCH", sc.slot.id, {"properties": {"siteConfig": {"linuxFxVersion": "DOCKER|nginx:1.27"}}})
+    body = answer.json()
+    assert answer.status_code == 200 and answer.headers["etag"].startswith('"')
+    assert body["name"] == "app/staging" and body["properties"]["siteConfig"]["linuxFxVersion"] == "DOCKER|nginx:1.27"
+    assert emu.site_config(sc.slot)[
+        "linuxFxVersion"
+    ] == "DOCKER|nginx:1.27" and "linuxFxVersion" not in emu.site_config(sc.site)
+    gone = arm("DELETE", sc.slot.id)
+    assert gone.status_code == 200 and "staging" not in sc.site.slots
