@@ -13,12 +13,16 @@ shows the same release built by hand from the operators.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 
 from airflow.sdk import Param, dag
 
 from airflow_provider_appservice.task_groups import app_service_blue_green
 
+# Where this deployment's CI writes builds: a ``package`` given by whoever triggers a run must
+# resolve inside it (not templated: the bound is the DAG author's). Unset: no bound.
+BUILDS_DIR = os.environ.get("SHOP_BUILDS_DIR")
 GATE = {"probe_interval": "{{ params.probe_interval }}", "gate_timeout": "{{ params.gate_timeout }}"}
 
 
@@ -44,6 +48,7 @@ def blue_green_deploy() -> None:
         staging_gate={"required_consecutive": 3, **GATE},
         production_gate={"required_consecutive": 5, **GATE},
         deferrable=True,
+        deploy_kwargs={"package_root": BUILDS_DIR},
     )
 
 

@@ -78,6 +78,7 @@ def main() -> int:
         AIRFLOW_HOME=str(home),
         AIRFLOW__CORE__DAGS_FOLDER=str(home / "dags"),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        SHOP_BUILDS_DIR=str(BUILD),  # the example's package_root: the release package is built there
     )
     sys.path.insert(0, str(REPO))
     from airflow_provider_appservice.identity.tokens import LEDGER

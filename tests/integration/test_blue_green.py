@@ -18,7 +18,16 @@ SWAPS = ("/slotsswap", "/applySlotConfig", "/resetSlotConfig")
 
 
 @pytest.fixture(scope="module")
-def dags():
+def builds(tmp_path_factory):
+    """The example's package_root (SHOP_BUILDS_DIR): every package of these tests is built in it."""
+    folder = tmp_path_factory.mktemp("builds")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SHOP_BUILDS_DIR", str(folder))
+        yield folder
+
+
+@pytest.fixture(scope="module")
+def dags(builds):
     migrate_db()
     return {
         "example": load_dag(EXAMPLE_DAGS / "blue_green_deploy.py", "blue_green_deploy"),
@@ -26,8 +35,8 @@ def dags():
     }
 
 
-def _zip(tmp_path, version: str) -> str:
-    package = tmp_path / f"shop-{version}.zip"
+def _zip(folder, version: str) -> str:
+    package = folder / f"shop-{version}.zip"
     with zipfile.ZipFile(package, "w") as archive:
         archive.writestr("BUILD", version)
         archive.writestr("app.py", f"print('hello from {version}')\n")
@@ -62,12 +71,12 @@ def _swap_calls(emu, name: str) -> list[str]:
 
 
 def test_the_example_releases_through_the_group_and_production_serves_the_new_build(
-    world, contributor_conn, dags, tmp_path
+    world, contributor_conn, dags, builds
 ):
     site, slot = _app(world, "shop")
     conf = {
         "app_name": "shop",
-        "package": _zip(tmp_path, "v2"),
+        "package": _zip(builds, "v2"),
         "health_path": "/healthz",
         "probe_interval": 0.02,
         "gate_timeout": 20,
@@ -87,12 +96,13 @@ def test_the_example_releases_through_the_group_and_production_serves_the_new_bu
         "blue_green.production_restored": "skipped",
     }
     assert str(run.state) == "success"
+    assert dags["example"].get_task("blue_green.deploy").package_root == str(builds)
     assert world.emu.build_of(site) == "v2", "production serves the new build"
     assert world.emu.build_of(slot) == "v1", "the old build waits in staging"
     assert _swap_calls(world.emu, "shop") == ["applySlotConfig", "slotsswap"]
 
 
-def test_every_other_ending_in_one_run(world, contributor_conn, dags, tmp_path, capfd):
+def test_every_other_ending_in_one_run(world, contributor_conn, dags, builds, capfd):
     emu = world.emu
     apps = {name: _app(world, name) for name in ("shop-b", "shop-c", "shop-d", "shop-e", "shop-f")}
     emu.set_health(apps["shop-b"][0], "/healthz", Health.unhealthy())  # production, after the swap
@@ -102,7 +112,7 @@ def test_every_other_ending_in_one_run(world, contributor_conn, dags, tmp_path, 
     for site in apps["shop-e"]:
         site.site_config["linuxFxVersion"] = "DOCKER|myacr.azurecr.io/shop:v1"
 
-    run = dags["cases"].test(run_conf={"v1": _zip(tmp_path, "v1"), "v2": _zip(tmp_path, "v2")})
+    run = dags["cases"].test(run_conf={"v1": _zip(builds, "v1"), "v2": _zip(builds, "v2")})
     text = "".join(capfd.readouterr())
     states = task_states(run)
     assert str(run.state) == "failed"
