@@ -38,7 +38,7 @@ wheelhouse: $(VENV)/.installed
 # the stamp reruns the install only when its lock changes.
 AZCLI := build/azcli
 AZCLI_LOCK := requirements/azcli.lock
-$(AZCLI)/.installed: $(AZCLI_LOCK) $(VENV)/.installed
+$(AZCLI)/.installed: $(AZCLI_LOCK) | $(VENV)/.installed
 	test -x $(AZCLI)/bin/python || $(PYTHON) -m venv $(AZCLI)
 	$(UV) pip sync -q --python $(AZCLI)/bin/python $(AZCLI_LOCK)
 	touch $@
