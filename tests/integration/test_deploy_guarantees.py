@@ -233,41 +233,55 @@ def test_a_rerun_deploys_new_content_and_not_the_same_content_twice(
 # -- kill points ------------------------------------------------------------------------------------------
 
 KILL_RUNNER = """
-import os, signal, sys
+import json, os, signal, sys
 from datetime import datetime
 from pathlib import Path
 sys.path.insert(0, {repo!r})
+from tests.support import load_dag
+
+import airflow_provider_appservice.operations.deploy as deploy
+import airflow_provider_appservice.operations.deploy_tracking as deploy_tracking
+import airflow_provider_appservice.operations.packages as packages
 
 
 def die(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-point = {point!r}
-if point == "before_upload":  # the intent is stored, nothing sent yet
-    from airflow_provider_appservice.operations import deploy
-    deploy.upload = die
-elif point == "mid_upload":  # the first 64 KiB handed to the connection
-    from airflow_provider_appservice.operations import packages
-    read = packages.StreamingReader.read
-    def read_then_die(self, size=-1):
-        if self.sent >= packages.CHUNK:
-            die()
-        return read(self, size)
-    packages.StreamingReader.read = read_then_die
-elif point == "after_202":  # Kudu answered 202; its id not stored yet
-    from airflow_provider_appservice.operations import deploy
-    send = deploy._Publish.send
-    def send_then_die(self):
-        send(self)
+def read_then_die(self, size=-1, read=packages.StreamingReader.read):
+    if self.sent >= packages.CHUNK:  # the first 64 KiB went to the connection
         die()
-    deploy._Publish.send = send_then_die
-elif point == "tracking":  # the id is stored; tracking begins
-    from airflow_provider_appservice.operations import deploy_tracking
-    deploy_tracking.track = die
-from tests.support import load_dag
-load_dag(Path({dag_file!r}), {dag_id!r}).test(logical_date=datetime.fromisoformat("2026-03-01T00:00:00+00:00"))
-print("NOT KILLED")
+    return read(self, size)
+
+
+def send_then_die(self, send=deploy._Publish.send):
+    send(self)  # Kudu answered 202; its id is not stored yet
+    die()
+
+
+def arm(point):
+    if point == "before_upload":  # the intent is stored, nothing sent yet
+        deploy.upload = die
+    elif point == "mid_upload":
+        packages.StreamingReader.read = read_then_die
+    elif point == "after_202":
+        deploy._Publish.send = send_then_die
+    elif point == "tracking":  # the id is stored; tracking begins
+        deploy_tracking.track = die
+
+
+# Airflow is imported and the DAGs parsed once; each kill point runs in a fork of this process
+# (a task runner is a fork too) and SIGKILLs itself at its point.
+dags = {{point: load_dag(Path({dag_file!r}), "deploy_kill_" + point) for point in {points!r}}}
+ended = {{}}
+for point, dag in dags.items():
+    pid = os.fork()
+    if pid == 0:
+        arm(point)
+        dag.test(logical_date=datetime.fromisoformat("2026-03-01T00:00:00+00:00"))
+        os._exit(0)
+    ended[point] = os.waitpid(pid, 0)[1]
+print("ENDED " + json.dumps({{p: os.WIFSIGNALED(s) and os.WTERMSIG(s) for p, s in ended.items()}}))
 """
 
 #: kill point -> (what try 1 leaves in Kudu, the retry's state, what the retry's log says)
@@ -279,34 +293,40 @@ KILL_POINTS = {
 }
 
 
-@pytest.mark.parametrize("point", list(KILL_POINTS))
-def test_a_deploy_killed_at_each_point_is_published_once(
-    world, contributor, clock, tmp_path, monkeypatch, capfd, point
-):
-    left, retry_state, says = KILL_POINTS[point]
-    app = f"kill-{point.replace('_', '-')}"
-    site = world.emu.add_site(world.subscription_id, world.resource_group, app)
-    world.emu.deployment_behaviour(site, polls=2)
-    package = tmp_path / "site.zip"
-    package.write_bytes(zip_bytes(point, size=512 * 1024))
-    dag_id = f"deploy_kill_{point}"
-    tasks = [{"task_id": "deploy", "kwargs": {"app_name": app, "package": str(package), "poll_interval": 1}}]
-    dag = dags_from({dag_id: tasks}, tmp_path, monkeypatch)[dag_id]
-    code = KILL_RUNNER.format(repo=str(REPO), point=point, dag_file=str(DAG_FILE), dag_id=dag_id)
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
-    assert proc.returncode == -9, proc.stdout.decode()[-2000:] + proc.stderr.decode()[-2000:]
-    assert len(world.emu.deployments(site)) == left, f"try 1 at {point}"
-    capfd.readouterr()
+def test_a_deploy_killed_at_each_point_is_published_once(world, contributor, clock, tmp_path, monkeypatch, capfd):
+    sites, spec = {}, {}
+    for point in KILL_POINTS:
+        app = f"kill-{point.replace('_', '-')}"
+        sites[point] = world.emu.add_site(world.subscription_id, world.resource_group, app)
+        world.emu.deployment_behaviour(sites[point], polls=2)
+        package = tmp_path / f"{point}.zip"
+        package.write_bytes(zip_bytes(point, size=512 * 1024))
+        kwargs = {"app_name": app, "package": str(package), "poll_interval": 1}
+        spec[f"deploy_kill_{point}"] = [{"task_id": "deploy", "kwargs": kwargs}]
+    dags = dags_from(spec, tmp_path, monkeypatch)
+    code = KILL_RUNNER.format(repo=str(REPO), dag_file=str(DAG_FILE), points=list(KILL_POINTS))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=300)
 
-    assert next_try(dag, "deploy") == retry_state, failures(tmp_path)
-    deployments = world.emu.deployments(site)
-    assert len(deployments) == 1, f"{point}: {len(deployments)} deployments of one package"
-    text = "".join(capfd.readouterr())
-    assert says in text, text[-3000:]
-    if retry_state == "success":
-        assert world.emu.build_of(site) == point
-    else:
-        message = failures(tmp_path)["deploy"]
-        assert message["error"] == "AmbiguousOutcomeError", message
-        for fragment in ("/api/deployments", deployments[0].id, "mark this task success", "state-store"):
-            assert fragment in message["message"], (fragment, message["message"])
+    out = proc.stdout.decode()
+    assert proc.returncode == 0 and "ENDED" in out, out[-2000:] + proc.stderr.decode()[-3000:]
+    ended = json.loads(out.split("ENDED ", 1)[1].splitlines()[0])
+    assert ended == dict.fromkeys(KILL_POINTS, 9), ("each try 1 died by SIGKILL", ended)
+    left = {point: len(world.emu.deployments(sites[point])) for point in KILL_POINTS}
+    assert left == {point: v[0] for point, v in KILL_POINTS.items()}, "what try 1 left in Kudu"
+
+    problems = []
+    for point, (_, retry_state, says) in KILL_POINTS.items():
+        capfd.readouterr()
+        state = next_try(dags[f"deploy_kill_{point}"], "deploy")
+        text = "".join(capfd.readouterr())
+        deployments = world.emu.deployments(sites[point])
+        if state != retry_state or len(deployments) != 1 or says not in text:
+            problems.append(f"{point}: retry {state}, {len(deployments)} deployment(s), says {says!r}: {says in text}")
+        elif retry_state == "success" and world.emu.build_of(sites[point]) != point:
+            problems.append(f"{point}: serves {world.emu.build_of(sites[point])}")
+        elif retry_state == "failed":
+            message = failures(tmp_path)["deploy"]
+            wanted = ("/api/deployments", deployments[0].id, "mark this task success", "state-store")
+            if message["error"] != "AmbiguousOutcomeError" or not all(w in message["message"] for w in wanted):
+                problems.append(f"{point}: {message}")
+    assert not problems, "\n".join(problems)
