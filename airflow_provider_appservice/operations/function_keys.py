@@ -10,11 +10,12 @@ the ``x-functions-key`` header on the app pipeline, which is pinned to the app's
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlsplit
 
 from airflow_provider_appservice.errors import AppServiceError, ConnectionConfigError, TaskArgumentError
+from airflow_provider_appservice.operations.query_secrets import MIN_SECRET, query_secrets, redact_query
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -25,37 +26,6 @@ FUNCTION_KEY_QUERY = frozenset({"code"})
 FUNCTION_KEY_HEADER = "x-functions-key"
 # Key Vault secret names: 1-127 letters, digits and hyphens (Key Vault's own rule).
 _SECRET_NAME = re.compile(r"^[0-9A-Za-z-]{1,127}$")
-_MIN_SECRET = 4  # shorter values would mask common words; no real key is this short
-
-
-def query_secrets(url: str, keys: Collection[str]) -> set[str]:
-    """Every form the values of the query parameters ``keys`` take in text: raw, decoded and
-    %-encoded, so a masker catches each. Works on a full URL or on a path with a query."""
-    found: set[str] = set()
-    query = urlsplit(url).query if "?" in url else ""
-    for raw in query.split("&"):
-        key, _, value = raw.partition("=")
-        if unquote(key).lower() not in keys or not value:
-            continue
-        for form in {value, unquote(value), unquote(value.replace("+", " "))}:
-            found.update({form, quote(form, safe=""), quote_plus(form), quote(form)})
-    for key, value in parse_qsl(query, keep_blank_values=False):
-        if key.lower() in keys and value:
-            found.update({value, quote(value, safe=""), quote_plus(value)})
-    return {s for s in found if len(s) >= _MIN_SECRET}
-
-
-def redact_query(url: str, keys: Collection[str]) -> str:
-    """``url`` with the value of every query parameter in ``keys`` replaced by ``***``."""
-    if "?" not in url:
-        return url
-    parts = urlsplit(url)
-    query = "&".join(
-        f"{key}=***" if unquote(key).lower() in keys else raw
-        for raw in parts.query.split("&")
-        for key, _, _value in [raw.partition("=")]
-    )
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
 
 
 def function_key_secrets(path: Any, headers: Mapping[str, Any] | None = None) -> set[str]:
@@ -64,7 +34,7 @@ def function_key_secrets(path: Any, headers: Mapping[str, Any] | None = None) ->
     if isinstance(headers, Mapping):
         for name, value in headers.items():
             if isinstance(name, str) and name.strip().lower() == FUNCTION_KEY_HEADER and isinstance(value, str):
-                found.update(v for v in (value, value.strip()) if len(v) >= _MIN_SECRET)
+                found.update(v for v in (value, value.strip()) if len(v) >= MIN_SECRET)
     return found
 
 
@@ -132,7 +102,7 @@ def read_function_key(identity: IdentityConfig, credential: TokenCredential, sec
             hint=hints.get(getattr(exc, "status_code", None) or 0),
         ) from None
     value = (secret.value or "").strip()
-    if len(value) < _MIN_SECRET:
+    if len(value) < MIN_SECRET:
         raise AppServiceError(f"Function key secret '{name}' in {url} is empty or too short to be a function key")
     return value
 
@@ -146,4 +116,4 @@ def with_function_key(headers: Mapping[str, str] | None, key: str) -> dict[str, 
 
 def every_form(values: Iterable[str]) -> set[str]:
     """The raw and %-encoded forms of secrets read at run time (what a masker is given)."""
-    return {form for v in values for form in (v, quote(v, safe=""), quote_plus(v)) if len(form) >= _MIN_SECRET}
+    return {form for v in values for form in (v, quote(v, safe=""), quote_plus(v)) if len(form) >= MIN_SECRET}

@@ -20,9 +20,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from airflow_provider_appservice.errors import PackageError, TaskArgumentError
+from airflow_provider_appservice.operations.query_secrets import query_secrets, redact_query
 
 log = logging.getLogger(__name__)
 
@@ -52,35 +53,12 @@ def is_url(package: str) -> bool:
 
 def redact_url(url: str) -> str:
     """The URL with every SAS signature replaced by ``***`` (what logs may show)."""
-    parts = urlsplit(url)
-    if not parts.query:
-        return url
-    query = "&".join(
-        f"{key}=***"
-        if unquote(key).lower() in SECRET_QUERY_KEYS
-        else (f"{key}={value}" if value or "=" in raw else key)
-        for raw in parts.query.split("&")
-        for key, _, value in [raw.partition("=")]
-    )
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+    return redact_query(url, SECRET_QUERY_KEYS)
 
 
 def sas_secrets(url: str) -> set[str]:
     """Every form a SAS ``sig`` of ``url`` can take in text: raw, decoded and %-encoded."""
-    found: set[str] = set()
-    query = urlsplit(url).query if "?" in url else ""
-    for raw in query.split("&"):
-        key, _, value = raw.partition("=")
-        if unquote(key).lower() not in SECRET_QUERY_KEYS or not value:
-            continue
-        decoded = unquote(value.replace("+", " ")) if "+" in value else unquote(value)
-        for form in {value, unquote(value), decoded}:
-            found.update({form, quote(form, safe=""), quote_plus(form), quote(form)})
-    # Also the values parse_qsl sees, in case of odd encodings.
-    for key, value in parse_qsl(query, keep_blank_values=False):
-        if key.lower() in SECRET_QUERY_KEYS and value:
-            found.update({value, quote(value, safe=""), quote_plus(value)})
-    return {s for s in found if len(s) >= 4}
+    return query_secrets(url, SECRET_QUERY_KEYS)
 
 
 def infer_type(name: str, *, is_folder: bool = False) -> str:
