@@ -47,7 +47,7 @@ _VERBS: dict[str, tuple[str, ...]] = {
     "AppServiceDeployContainerOperator": ("read", "config/read", "config/write"),
     "AppServiceEndpointOperator": ("read", "config/read"),
     "AppServiceDeploymentSensor": ("read", "publish/action", "deploymentStatus/read"),
-    "AppServiceHealthSensor": ("read",),
+    "AppServiceHealthSensor": ("read", "config/read"),  # config/read: the Easy Auth audiences, with ``auth``
     "AppServiceStateSensor": ("read",),
     "AppServiceHook.test_connection": ("read",),
 }
