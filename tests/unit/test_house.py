@@ -12,7 +12,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "airflow_provider_appservice"
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
-THIN_LAYERS = ("operators", "sensors", "triggers")
+THIN_LAYERS = ("operators", "sensors", "triggers", "task_groups")
 
 # Functions still over the limit, each with why. Empty these, never grow them.
 LONG_FUNCTIONS_ALLOWED = {
