@@ -15,6 +15,7 @@ export PYTHONPYCACHEPREFIX := $(CURDIR)/build/pycache
 NETGUARD := .ci/netguard
 
 .PHONY: venv install test lint typecheck pytest docs demo lock clean browser wheelhouse azcli azcli-lock
+.PHONY: bench bench-lock
 
 $(VENV)/.installed: $(LOCK) pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +48,22 @@ azcli: $(AZCLI)/.installed
 
 azcli-lock: $(VENV)/.installed
 	$(UV) pip compile -q --python-version 3.11 requirements/azcli.in -o $(AZCLI_LOCK) --custom-compile-command "make azcli-lock"
+
+# `make bench`: the peers (azure and http providers) in a throwaway venv, never dependencies of
+# the package; then every benchmark in one run inside the loopback-only namespace. Sizes and
+# counts: BENCH_SIZES (MiB, e.g. 16,64), BENCH_WAITS (e.g. 100), BENCH_RUNS (spread runs).
+BENCH_VENV := build/bench-venv
+BENCH_LOCK := requirements/bench.lock
+$(BENCH_VENV)/.installed: $(BENCH_LOCK) $(VENV)/.installed
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(UV) pip sync -q --python $(BENCH_VENV)/bin/python $(BENCH_LOCK)
+	touch $@
+
+bench: $(VENV)/.installed $(BENCH_VENV)/.installed azcli
+	$(NETGUARD) $(PY) benchmarks/run_all.py $(BENCH_ARGS)
+
+bench-lock: $(VENV)/.installed
+	$(UV) pip compile -q --python-version 3.11 requirements/bench.in -o $(BENCH_LOCK) --custom-compile-command "make bench-lock"
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check airflow_provider_appservice tests example_dags benchmarks docs scripts

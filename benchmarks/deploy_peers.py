@@ -30,18 +30,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "benchmarks")]
 
-from deploy_memory import MIB, curl_upload, run_child  # noqa: E402
-
-
-def zip_package(path: Path, size: int) -> Path:
-    """A valid zip of about ``size`` bytes: one stored (uncompressed) member of zeros."""
-    import zipfile
-
-    chunk = b"\0" * MIB
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf, zf.open("payload.bin", "w", force_zip64=True) as f:
-        for _ in range(size // MIB):
-            f.write(chunk)
-    return path
+from deploy_memory import MIB, curl_upload, run_child, zip_package  # noqa: E402
 
 
 def _proc_status(pid: int, field: str) -> int:
