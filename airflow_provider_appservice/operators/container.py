@@ -10,6 +10,7 @@ from airflow.sdk import conf
 
 from airflow_provider_appservice.audit import audit
 from airflow_provider_appservice.errors import AppServiceError, WaitTimeout
+from airflow_provider_appservice.hooks.app_service import AppServiceHook
 from airflow_provider_appservice.operators.base import AppServiceBaseOperator
 
 if TYPE_CHECKING:
@@ -23,6 +24,10 @@ class AppServiceDeployContainerOperator(AppServiceBaseOperator):
     not ``state == Running`` (the admin state, which stays Running while a container
     crash-loops).
 
+    :param app_name: the app (site) name.
+    :param resource_group: its resource group; defaults to the connection's ``resource_group``.
+    :param slot: a deployment slot; ``None`` or ``"production"`` for the production site.
+    :param azure_app_service_conn_id: the ``azure_app_service`` connection to use.
     :param image: ``registry/name:tag``.
     :param os_type: ``linux`` or ``windows``; inferred from the site's kind when empty.
     :param registry_identity_client_id: a user-assigned identity for the registry pull
@@ -48,6 +53,10 @@ class AppServiceDeployContainerOperator(AppServiceBaseOperator):
     def __init__(
         self,
         *,
+        app_name: str,
+        resource_group: str | None = None,
+        slot: str | None = None,
+        azure_app_service_conn_id: str = AppServiceHook.default_conn_name,
         image: str,
         os_type: str | None = None,
         registry_identity_client_id: str | None = None,
@@ -59,7 +68,13 @@ class AppServiceDeployContainerOperator(AppServiceBaseOperator):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(
+            app_name=app_name,
+            resource_group=resource_group,
+            slot=slot,
+            azure_app_service_conn_id=azure_app_service_conn_id,
+            **kwargs,
+        )
         self.image = image
         self.os_type = os_type
         self.registry_identity_client_id = registry_identity_client_id

@@ -13,6 +13,7 @@ from airflow.sdk import ResumableJobMixin, conf
 
 from airflow_provider_appservice.common.assets import APP_SERVICE_ASSET_ALIAS
 from airflow_provider_appservice.common.templated import as_bool, as_seconds
+from airflow_provider_appservice.hooks.app_service import AppServiceHook
 from airflow_provider_appservice.links.deployment_log import AppServiceDeploymentLogLink
 from airflow_provider_appservice.links.portal import AppServicePortalLink
 from airflow_provider_appservice.operators.base import AppServiceBaseOperator
@@ -51,6 +52,10 @@ class AppServiceDeployOperator(DeployResultsMixin, ResumableJobMixin, AppService
     and Kudu's id right after it, with the package's content digest: a retry reconnects, a rerun
     of the same content says it is already deployed, new content deploys (docs/deployments.md).
 
+    :param app_name: the app (site) name.
+    :param resource_group: its resource group; defaults to the connection's ``resource_group``.
+    :param slot: a deployment slot; ``None`` or ``"production"`` for the production site.
+    :param azure_app_service_conn_id: the ``azure_app_service`` connection to use.
     :param package: a file, a folder or an ``https://`` URL (Kudu fetches it; a blob SAS ``sig``
         is masked in logs from render time on). Templated. Checked before any call: no empty
         folder or file, a zip for zip/war/jar/ear, no special or system files.
@@ -86,6 +91,10 @@ class AppServiceDeployOperator(DeployResultsMixin, ResumableJobMixin, AppService
     def __init__(
         self,
         *,
+        app_name: str,
+        resource_group: str | None = None,
+        slot: str | None = None,
+        azure_app_service_conn_id: str = AppServiceHook.default_conn_name,
         package: str,
         type: str | None = None,
         target_path: str | None = None,
@@ -101,7 +110,13 @@ class AppServiceDeployOperator(DeployResultsMixin, ResumableJobMixin, AppService
         from airflow.sdk import AssetAlias
 
         kwargs.setdefault("outlets", [AssetAlias(name=APP_SERVICE_ASSET_ALIAS)])
-        super().__init__(**kwargs)
+        super().__init__(
+            app_name=app_name,
+            resource_group=resource_group,
+            slot=slot,
+            azure_app_service_conn_id=azure_app_service_conn_id,
+            **kwargs,
+        )
         self.package = package
         self.type = type
         self.target_path = target_path

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_appservice.audit import audit
 from airflow_provider_appservice.errors import AppServiceError
+from airflow_provider_appservice.hooks.app_service import AppServiceHook
 from airflow_provider_appservice.operators.base import AppServiceBaseOperator
 
 if TYPE_CHECKING:
@@ -28,12 +29,17 @@ def _mask_function_keys(path: Any, headers: Any) -> None:
 class AppServiceEndpointOperator(AppServiceBaseOperator):
     """Call ``path`` on the app (or slot) and check the answer.
 
+    :param app_name: the app (site) name.
+    :param resource_group: its resource group; defaults to the connection's ``resource_group``.
+    :param slot: a deployment slot; ``None`` or ``"production"`` for the production site.
+    :param azure_app_service_conn_id: the ``azure_app_service`` connection to use.
     :param path: the path to call, e.g. ``/api/reindex``.
     :param method: HTTP method (default GET).
     :param audience: the app's Easy Auth audience (``api://<client-id>`` or its Application ID
         URI); ``None`` calls anonymously. ARM, Graph, Key Vault, Storage and token-exchange
         audiences are refused.
-    :param json: a JSON body; ``data`` a raw body (one or the other).
+    :param json: a JSON body (or ``data``, not both).
+    :param data: a raw body (or ``json``, not both).
     :param headers: extra request headers.
     :param expected_status: statuses that count as success (default 200-204).
     :param response_check: ``callable(response) -> bool``; False fails the task. ``response`` is
@@ -69,6 +75,10 @@ class AppServiceEndpointOperator(AppServiceBaseOperator):
     def __init__(
         self,
         *,
+        app_name: str,
+        resource_group: str | None = None,
+        slot: str | None = None,
+        azure_app_service_conn_id: str = AppServiceHook.default_conn_name,
         path: str = "/",
         method: str = "GET",
         audience: str | None = None,
@@ -84,7 +94,13 @@ class AppServiceEndpointOperator(AppServiceBaseOperator):
         function_key_secret_name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(
+            app_name=app_name,
+            resource_group=resource_group,
+            slot=slot,
+            azure_app_service_conn_id=azure_app_service_conn_id,
+            **kwargs,
+        )
         self.path = path
         self.method = method
         self.audience = audience

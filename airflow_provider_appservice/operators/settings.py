@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from airflow.sdk import conf
 
 from airflow_provider_appservice.audit import audit
+from airflow_provider_appservice.hooks.app_service import AppServiceHook
 from airflow_provider_appservice.operators.base import AppServiceBaseOperator
 
 if TYPE_CHECKING:
@@ -43,6 +44,10 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
     never logged and never returned. XCom carries names only. The dict and list arguments may
     also be templates that render to JSON text (without ``render_template_as_native_obj``).
 
+    :param app_name: the app (site) name.
+    :param resource_group: its resource group; defaults to the connection's ``resource_group``.
+    :param slot: a deployment slot; ``None`` or ``"production"`` for the production site.
+    :param azure_app_service_conn_id: the ``azure_app_service`` connection to use.
     :param settings: app settings to set, ``{name: value}``; ``@Microsoft.KeyVault(...)`` values
         are Key Vault references. App Service's rules apply before any call
         (``operations/setting_rules.py``): names of letters, digits, ``.`` and ``_`` (``:`` on
@@ -81,6 +86,10 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
     def __init__(
         self,
         *,
+        app_name: str,
+        resource_group: str | None = None,
+        slot: str | None = None,
+        azure_app_service_conn_id: str = AppServiceHook.default_conn_name,
         settings: dict[str, str] | None = None,
         remove: list[str] | None = None,
         sticky_settings: list[str] | None = None,
@@ -92,7 +101,13 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(
+            app_name=app_name,
+            resource_group=resource_group,
+            slot=slot,
+            azure_app_service_conn_id=azure_app_service_conn_id,
+            **kwargs,
+        )
         self.settings = settings
         self.remove = remove
         self.sticky_settings = sticky_settings

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import PokeReturnValue
 
 from airflow_provider_appservice.common.mixins import TARGET_FIELDS
+from airflow_provider_appservice.hooks.app_service import AppServiceHook
 from airflow_provider_appservice.links.deployment_log import DEPLOYMENT_LOG_URL_KEY, AppServiceDeploymentLogLink
 from airflow_provider_appservice.links.portal import AppServicePortalLink
 from airflow_provider_appservice.sensors.base import AppServiceBaseSensor
@@ -24,6 +25,10 @@ class AppServiceDeploymentSensor(AppServiceBaseSensor):
     """Succeed when a deployment succeeds (Kudu, then the runtime status where offered); fail
     at once, with the last log lines, when it fails. Pokes once, then defers if deferrable.
 
+    :param app_name: the app (site) name.
+    :param resource_group: its resource group; defaults to the connection's ``resource_group``.
+    :param slot: a deployment slot; ``None`` or ``"production"`` for the production site.
+    :param azure_app_service_conn_id: the ``azure_app_service`` connection to use.
     :param deployment_id: a Kudu deployment id (e.g. from ``AppServiceDeployOperator``'s XCom
         with ``wait_for_completion=False``) or ``"latest"``: the app's newest deployment (a
         stale temporary record on ``/api/deployments/latest`` is skipped).
@@ -35,10 +40,20 @@ class AppServiceDeploymentSensor(AppServiceBaseSensor):
     def __init__(
         self,
         *,
+        app_name: str,
+        resource_group: str | None = None,
+        slot: str | None = None,
+        azure_app_service_conn_id: str = AppServiceHook.default_conn_name,
         deployment_id: str = "latest",
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(
+            app_name=app_name,
+            resource_group=resource_group,
+            slot=slot,
+            azure_app_service_conn_id=azure_app_service_conn_id,
+            **kwargs,
+        )
         self.deployment_id = deployment_id
         self._tracker: DeploymentTracker | None = None
         self._started = time.monotonic()

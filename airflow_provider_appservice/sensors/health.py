@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowSensorTimeout
 
+from airflow_provider_appservice.hooks.app_service import AppServiceHook
 from airflow_provider_appservice.operators.base import TARGET_FIELDS
 from airflow_provider_appservice.sensors.base import AppServiceBaseSensor
 
@@ -23,11 +24,17 @@ class AppServiceHealthSensor(AppServiceBaseSensor):
 
     A bad answer resets the count; a redirect (e.g. Easy Auth's login page) is never healthy.
 
+    :param app_name: the app (site) name.
+    :param resource_group: its resource group; defaults to the connection's ``resource_group``.
+    :param slot: a deployment slot; ``None`` or ``"production"`` for the production site.
+    :param azure_app_service_conn_id: the ``azure_app_service`` connection to use.
     :param path: the health path, e.g. ``/healthz``.
     :param auth: ``None`` for an anonymous health path, or the app's Easy Auth audience.
     :param required_consecutive: good answers in a row that pass the gate (default 3).
     :param expected_status: statuses that are healthy (default 200).
     :param json_path: dotted path into a JSON body to check; with ``equals`` / ``contains``.
+    :param equals: the value at ``json_path`` must equal this.
+    :param contains: the body (or the value at ``json_path``) must contain this text.
     :param regex: the body must match this.
     :param request_timeout: seconds to wait for one answer.
     :param base_url: probe through a front door whose host is in the connection's ``allowed_hosts``.
@@ -55,6 +62,10 @@ class AppServiceHealthSensor(AppServiceBaseSensor):
     def __init__(
         self,
         *,
+        app_name: str,
+        resource_group: str | None = None,
+        slot: str | None = None,
+        azure_app_service_conn_id: str = AppServiceHook.default_conn_name,
         path: str = "/",
         auth: str | None = None,
         required_consecutive: int = 3,
@@ -69,7 +80,13 @@ class AppServiceHealthSensor(AppServiceBaseSensor):
         gate_timeout: float | str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(
+            app_name=app_name,
+            resource_group=resource_group,
+            slot=slot,
+            azure_app_service_conn_id=azure_app_service_conn_id,
+            **kwargs,
+        )
         self.path = path
         self.auth = auth
         self.required_consecutive = required_consecutive

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowSensorTimeout
 
+from airflow_provider_appservice.hooks.app_service import AppServiceHook
 from airflow_provider_appservice.operators.base import TARGET_FIELDS
 from airflow_provider_appservice.sensors.base import AppServiceBaseSensor
 
@@ -28,6 +29,12 @@ class AppServiceStateSensor(AppServiceBaseSensor):
     A ``target_state`` that is not an App Service state fails the task (``TaskArgumentError``)
     before any request. Deferred, the trigger stops itself at the sensor's ``timeout`` with a
     timeout event, and the task fails with ``AirflowSensorTimeout`` naming the last state read.
+
+    :param app_name: the app (site) name.
+    :param resource_group: its resource group; defaults to the connection's ``resource_group``.
+    :param slot: a deployment slot; ``None`` or ``"production"`` for the production site.
+    :param azure_app_service_conn_id: the ``azure_app_service`` connection to use.
+    :param target_state: ``Running`` or ``Stopped`` (templated).
     """
 
     template_fields: Sequence[str] = (*TARGET_FIELDS, "target_state")
@@ -35,10 +42,20 @@ class AppServiceStateSensor(AppServiceBaseSensor):
     def __init__(
         self,
         *,
+        app_name: str,
+        resource_group: str | None = None,
+        slot: str | None = None,
+        azure_app_service_conn_id: str = AppServiceHook.default_conn_name,
         target_state: str = "Running",
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(
+            app_name=app_name,
+            resource_group=resource_group,
+            slot=slot,
+            azure_app_service_conn_id=azure_app_service_conn_id,
+            **kwargs,
+        )
         self.target_state = target_state
         self._wait: StateWait | None = None
 
