@@ -108,6 +108,19 @@ def check_type(type_: Any) -> str | None:
     return type_.strip().lower()
 
 
+def check_target_path(target_path: Any) -> None:
+    """OneDeploy's ``path``: text without ``..`` segments, backslashes or control characters."""
+    if target_path is None:
+        return
+    text = str(target_path)
+    if ".." in text.split("/") or "\\" in text or any(ord(c) < 32 for c in text) or len(text) > 500:
+        raise TaskArgumentError(
+            "target_path",
+            f"{text[:100]!r} may not leave the app's folder",
+            "give a path below the app, like 'webapps/ROOT'",
+        )
+
+
 @contextlib.contextmanager
 def prepare_package(
     package: str,
@@ -122,6 +135,7 @@ def prepare_package(
     from airflow_provider_appservice.operations.package_files import check_file, file_sha256, resolve_local
 
     package = str(package).strip() if package is not None else ""
+    check_target_path(target_path)
     if not package:
         raise TaskArgumentError("package", "is empty", "give a file, a folder or an https:// URL")
     kind_given = check_type(type_)
@@ -131,6 +145,10 @@ def prepare_package(
                 "package",
                 f"the URL {redact_url(package)} is not https",
                 "give an https:// URL (Kudu fetches only https)",
+            )
+        if "@" in urlsplit(package).netloc:
+            raise TaskArgumentError(
+                "package", "the URL carries a user name or password", "use a blob SAS URL (its sig is masked)"
             )
         kind = kind_given or _infer(package)
         content = hashlib.sha256(redact_url(package).encode()).hexdigest()

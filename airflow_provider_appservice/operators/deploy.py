@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from datetime import timedelta
@@ -12,11 +11,11 @@ from urllib.parse import quote
 from airflow.sdk import ResumableJobMixin, conf
 
 from airflow_provider_appservice.common.assets import APP_SERVICE_ASSET_ALIAS
-from airflow_provider_appservice.common.templated import as_bool, as_seconds
 from airflow_provider_appservice.hooks.app_service import AppServiceHook
 from airflow_provider_appservice.links.deployment_log import AppServiceDeploymentLogLink
 from airflow_provider_appservice.links.portal import AppServicePortalLink
 from airflow_provider_appservice.operators.base import AppServiceBaseOperator
+from airflow_provider_appservice.operators.deploy_arguments import flag, positive_seconds
 from airflow_provider_appservice.operators.deploy_results import STATE_KEY, DeployResultsMixin
 
 if TYPE_CHECKING:
@@ -140,12 +139,12 @@ class AppServiceDeployOperator(DeployResultsMixin, ResumableJobMixin, AppService
 
     @property
     def _timeout(self) -> float:
-        value = _positive_seconds(self.timeout, "timeout")
+        value = positive_seconds(self.timeout, "timeout")
         return 1800.0 if value is None else value
 
     @property
     def _interval(self) -> float | None:
-        return _positive_seconds(self.poll_interval, "poll_interval")
+        return positive_seconds(self.poll_interval, "poll_interval")
 
     def _site(self) -> SiteInfo:
         from airflow_provider_appservice.errors import AppServiceError
@@ -193,7 +192,8 @@ class AppServiceDeployOperator(DeployResultsMixin, ResumableJobMixin, AppService
         from airflow_provider_appservice.operations.packages import prepare_package
 
         self._started = self.hook.clock.now()
-        self._timeout, self._interval  # noqa: B018 - raise for a bad number before anything is sent
+        flag(self.clean, "clean"), flag(self.restart, "restart")  # refused before anything is sent
+        self._timeout, self._interval  # noqa: B018
         with prepare_package(
             self.package, self.type, self.target_path or None, logger=self.log, package_root=self.package_root
         ) as spec:
@@ -248,8 +248,8 @@ class AppServiceDeployOperator(DeployResultsMixin, ResumableJobMixin, AppService
                 scm,
                 target,
                 spec,
-                clean=as_bool(self.clean),
-                restart=as_bool(self.restart),
+                clean=flag(self.clean, "clean"),
+                restart=flag(self.restart, "restart"),
                 deadline=self._started + self._timeout,
                 clock=self.hook.clock,
                 logger=self.log,
@@ -383,13 +383,3 @@ class AppServiceDeployOperator(DeployResultsMixin, ResumableJobMixin, AppService
         raise_for_outcome(outcome, target, tracker, scm.format_url(""), follower.last_lines())
         self._outcome_status = outcome.status
         return self.get_job_result(external_id, context)
-
-
-def _positive_seconds(value: Any, name: str) -> float | None:
-    """Seconds a template rendered, refused unless a finite number above 0 (empty: the default)."""
-    from airflow_provider_appservice.errors import TaskArgumentError
-
-    seconds = as_seconds(value, name)
-    if seconds is not None and not (math.isfinite(seconds) and seconds > 0):
-        raise TaskArgumentError(name, f"{value!r} is not above 0 seconds", f"give {name} in seconds, above 0")
-    return seconds

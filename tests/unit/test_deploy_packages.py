@@ -242,3 +242,25 @@ def test_an_orphaned_uploader_dies_with_its_parent():
         os.close(read_end)
         parent.stdin.close()
         parent.stdout.close()
+
+
+@pytest.mark.parametrize(
+    ("package", "target_path", "argument"),
+    [
+        ("https://user:pw@acct.blob.core.windows.net/c/app.zip", None, "package"),
+        ("https://acct.blob.core.windows.net/c/app.zip", "../etc", "target_path"),
+        ("https://acct.blob.core.windows.net/c/app.zip", "webapps/../../x", "target_path"),
+        ("https://acct.blob.core.windows.net/c/app.zip", "a\\b", "target_path"),
+    ],
+)
+def test_urls_with_credentials_and_paths_that_climb_are_refused(package, target_path, argument):
+    with pytest.raises(TaskArgumentError, match=f"Argument '{argument}'"), prepare_package(package, None, target_path):
+        pass
+
+
+def test_flags_must_read_as_flags():
+    from airflow_provider_appservice.operators.deploy_arguments import flag
+
+    assert flag("true", "clean") is True and flag("0", "clean") is False and flag("", "clean") is None
+    with pytest.raises(TaskArgumentError, match="Argument 'restart'"):
+        flag("maybe", "restart")
