@@ -86,10 +86,15 @@ def _app_key(config: IdentityConfig, scope: str | None, hosts: Iterable[str], ba
 
 
 def config_from_connection(conn: Any) -> IdentityConfig:
-    """Check an Airflow Connection and return its identity settings."""
-    from airflow_provider_appservice.identity.config import parse_identity_config
+    """Check an Airflow Connection and return its identity settings.
 
-    return parse_identity_config(conn.conn_id, login=conn.login, password=conn.password, extras=conn.extra_dejson or {})
+    The raw ``extra`` is read, not ``extra_dejson``, which hides text that is not a JSON object.
+    """
+    from airflow_provider_appservice.identity.config import parse_identity_config
+    from airflow_provider_appservice.identity.fields import extras_of
+
+    extras = extras_of(conn.extra)
+    return parse_identity_config(conn.conn_id, login=conn.login, password=conn.password, extras=extras)
 
 
 class AppServiceHook(AppServiceOperations, BaseHook):

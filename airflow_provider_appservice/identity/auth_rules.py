@@ -55,16 +55,15 @@ class Rule:
 class AuthRules:
     """What one auth type requires, forbids and accepts, checked in this order.
 
-    ``requires`` and ``forbids`` fail on the first field that breaks them; ``checks`` then
-    parses the content of fields that have a shape (PEM text, a vault URL). ``accepts`` are
-    the fields that may be set and are not checked here; with ``requires`` and ``forbids``
-    they name every field of :data:`IDENTITY_FIELDS` exactly once.
+    ``requires`` and ``forbids`` fail on the first field that breaks them; then every field
+    that is set and has a shape (IDs, PEM, vault URL and secret name) is parsed, whatever the
+    auth type (``identity.fields``). ``accepts`` are the fields that may be set; with
+    ``requires`` and ``forbids`` they name every field of :data:`IDENTITY_FIELDS` exactly once.
     """
 
     requires: tuple[Rule, ...] = ()
     forbids: tuple[Rule, ...] = ()
     accepts: tuple[str, ...] = ()
-    checks: tuple[str, ...] = ()
     tenant_and_client_from_env: bool = False  # AKS's AZURE_TENANT_ID / AZURE_CLIENT_ID fill gaps
     reads_token_file: bool = False  # AZURE_FEDERATED_TOKEN_FILE, for the credential or its bootstrap
 
@@ -77,6 +76,10 @@ _NOT_BOTH = "set either a secret or a certificate, not both"
 # or the bootstrap of key_vault_service_principal and managed_identity_federated).
 _ALWAYS_ACCEPTED = ("client_certificate_password", "managed_identity_client_id")
 _VAULT = ("key_vault_url", "key_vault_secret_name")
+_DEFAULT_FIX = (
+    "remove it: DefaultAzureCredential would ignore it (choose service_principal_secret or "
+    "service_principal_certificate to use it)"
+)
 
 AUTH_RULES: dict[str, AuthRules] = {
     "managed_identity": AuthRules(
@@ -129,7 +132,6 @@ AUTH_RULES: dict[str, AuthRules] = {
         ),
         forbids=(Rule("password", _NOT_BOTH),),
         accepts=(*_ALWAYS_ACCEPTED, *_VAULT),
-        checks=("client_certificate_private_key",),
     ),
     "key_vault_service_principal": AuthRules(
         requires=(
@@ -143,11 +145,18 @@ AUTH_RULES: dict[str, AuthRules] = {
             Rule("client_certificate_private_key", "remove it: the certificate is read from Key Vault"),
         ),
         accepts=_ALWAYS_ACCEPTED,
-        checks=("key_vault_url",),
         reads_token_file=True,
     ),
-    # DefaultAzureCredential takes whatever it finds; nothing is required or forbidden.
-    "default": AuthRules(accepts=IDENTITY_FIELDS),
+    # DefaultAzureCredential takes whatever it finds in the environment; nothing is required. A
+    # secret or certificate in the connection would be ignored silently, so it is refused.
+    "default": AuthRules(
+        forbids=(
+            Rule("password", _DEFAULT_FIX),
+            Rule("client_certificate_private_key", _DEFAULT_FIX),
+            Rule("client_certificate_password", _DEFAULT_FIX),
+        ),
+        accepts=("tenant_id", "login", "managed_identity_client_id", *_VAULT),
+    ),
 }
 
 AUTH_TYPES: tuple[str, ...] = tuple(AUTH_RULES)

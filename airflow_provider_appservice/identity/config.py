@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_provider_appservice.errors import ConnectionConfigError
+from airflow_provider_appservice.identity import fields
 from airflow_provider_appservice.identity.audiences import parse_allowed_audiences
 from airflow_provider_appservice.identity.auth_rules import (
     AUTH_RULES,
@@ -49,7 +50,6 @@ DEFAULT_RETRY_MAX_DELAY_SECONDS = 60
 _CONN_TYPE = "azure_app_service"
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$")
 _VAULT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{1,22}[a-z0-9])$")
-_GUIDISH = re.compile(r"^[0-9a-zA-Z][0-9a-zA-Z.-]{0,254}$")
 
 
 @dataclass(frozen=True)
@@ -200,20 +200,24 @@ def parse_allowed_hosts(raw: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(hosts))
 
 
-def _check_pem(value: Any, cloud: Cloud) -> Any:
-    if "-----BEGIN" not in str(value) or "PRIVATE KEY-----" not in str(value):
-        raise ConnectionConfigError(
-            "client_certificate_private_key",
-            "is not PEM text with a private key",
-            "paste the PEM file, including the BEGIN ... PRIVATE KEY and BEGIN CERTIFICATE blocks",
-        )
-    return value
+_CLIENT_ID_FIX = "put the application (client) ID, a GUID from the app registration's Overview page, in Client ID"
 
 
-# Content checks ``AuthRules.checks`` may name: each returns the value to keep, or raises.
-_CONTENT_CHECKS: dict[str, Callable[[Any, Cloud], Any]] = {
-    "client_certificate_private_key": _check_pem,
-    "key_vault_url": lambda value, cloud: validate_key_vault_url(str(value), cloud),
+# Fields with a shape, checked wherever they are set (after the auth type's requires and forbids):
+# each takes every value, returns the one to keep, or raises. Rules and sources: ``.fields``.
+_CONTENT_CHECKS: dict[str, Callable[[Mapping[str, Any], Cloud], Any]] = {
+    "tenant_id": lambda v, cloud: fields.check_tenant(v["tenant_id"]),
+    "login": lambda v, cloud: fields.check_guid("Client ID", v["login"], _CLIENT_ID_FIX, echo=False),
+    "managed_identity_client_id": lambda v, cloud: fields.check_guid(
+        "managed_identity_client_id",
+        v["managed_identity_client_id"],
+        "use the user-assigned identity's Client ID (a GUID) from its Overview page, or leave it empty",
+    ),
+    "client_certificate_private_key": lambda v, cloud: fields.check_certificate(
+        v["client_certificate_private_key"], v["client_certificate_password"]
+    ),
+    "key_vault_url": lambda v, cloud: validate_key_vault_url(str(v["key_vault_url"]), cloud),
+    "key_vault_secret_name": lambda v, cloud: fields.check_vault_secret_name(v["key_vault_secret_name"]),
 }
 
 
@@ -242,8 +246,9 @@ def apply_auth_rules(auth_type: str, values: dict[str, Any], cloud: Cloud, env: 
     for rule in rules.forbids:
         if not _is_empty(values[rule.field]):
             raise _broken(rule, auth_type, cloud, "must be empty")
-    for name in rules.checks:
-        values[name] = _CONTENT_CHECKS[name](values[name], cloud)
+    for name, check in _CONTENT_CHECKS.items():
+        if not _is_empty(values[name]):
+            values[name] = check(values, cloud)
     return values
 
 
@@ -272,17 +277,11 @@ def _choice(extras: Mapping[str, Any]) -> tuple[str, Cloud]:
 
 
 def _identity_values(login: str | None, password: str | None, extras: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields of :data:`IDENTITY_FIELDS`, empty ones as ``None``; IDs checked for shape."""
+    """The fields of :data:`IDENTITY_FIELDS`, empty ones as ``None``."""
     values: dict[str, Any] = {
         name: _extra(extras, name) for name in IDENTITY_FIELDS if name not in ("login", "password")
     }
     values.update(login=(login or "").strip() or None, password=password or None)
-    for name in ("tenant_id", "managed_identity_client_id", "login"):
-        value = values[name]
-        if value is not None and not _GUIDISH.match(str(value)):
-            raise ConnectionConfigError(
-                LABELS.get(name, name), "has characters an Entra ID cannot have", "paste the ID again"
-            )
     return values
 
 

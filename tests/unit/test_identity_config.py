@@ -6,12 +6,12 @@ import pytest
 
 from airflow_provider_appservice.errors import ConnectionConfigError
 from airflow_provider_appservice.identity.config import parse_allowed_hosts, parse_identity_config
+from tests.unit.certificates import key_and_certificate
 
 TENANT = "11111111-2222-3333-4444-555555555555"
 CLIENT = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
-# Only the PEM markers matter to the check; spelled in pieces so no key-shaped text is committed.
-_MARK = "PRIVATE " + "KEY-----"
-PEM = f"-----BEGIN {_MARK}\nx\n-----END {_MARK}\n-----BEGIN CERTIFICATE-----\ny\n"
+PEM = key_and_certificate()  # made now: no key-shaped text is committed
+ENCRYPTED_PEM = key_and_certificate(password="opaque-canary-password")
 
 
 def parse(login=None, password=None, environ=None, **extras):
@@ -240,7 +240,10 @@ def test_a_forbidden_field_is_named(auth_type, field):
 
 @pytest.mark.parametrize(("auth_type", "field"), [(t, f) for t, rules in AUTH_RULES.items() for f in rules.accepts])
 def test_an_accepted_field_is_kept(auth_type, field):
-    cfg = parse_fields(auth_type, {**MINIMAL[auth_type], field: SAMPLE[field]})
+    fields = {**MINIMAL[auth_type], field: SAMPLE[field]}
+    if field == "client_certificate_password" and "client_certificate_private_key" in fields:
+        fields["client_certificate_private_key"] = ENCRYPTED_PEM  # a password needs a key it decrypts
+    cfg = parse_fields(auth_type, fields)
     attribute = {"login": "client_id", "password": "client_secret", "client_certificate_private_key": "certificate_pem"}
     attribute |= {"client_certificate_password": "certificate_password"}
     assert getattr(cfg, attribute.get(field, field)) == SAMPLE[field].strip()  # extras are stripped
