@@ -190,6 +190,7 @@ async def one_run(world: dict[str, Any], conn: Any, mode: str, emulator_pid: int
     cpu0, emu_cpu0 = sum(me.cpu_times()[:2]), sum(emulator.cpu_times()[:2])
     tasks = await start_waits(world, mode)
     ramp = await all_polled(conn, world["counts"])
+    ramp_rss = me.memory_info().rss
     heart.phase = "count"  # reading /proc for the connections is the benchmark's own work
     connections = len(await asyncio.get_running_loop().run_in_executor(None, me.net_connections, "tcp"))
     heart.phase = "wait"
@@ -203,6 +204,7 @@ async def one_run(world: dict[str, Any], conn: Any, mode: str, emulator_pid: int
         "waits": len(tasks),
         "counts": world["counts"],
         "rss_growth_mib": (max(heart.peak_rss, me.memory_info().rss) - baseline) / MIB,
+        "rss_growth_after_ramp_mib": (ramp_rss - baseline) / MIB,
         "open_connections": connections,
         "ramp_seconds": ramp,
         "longest_block_ms": max(v for k, v in heart.longest.items() if k in ("start", "wait", "flip")) * 1000,
