@@ -56,6 +56,15 @@ def zip_package(path: Path, size: int) -> Path:
 # -- the deploying process ------------------------------------------------------------------------
 
 
+def _set_chunk(kib: int | None) -> None:
+    """Experiment with the upload's chunk size."""
+    if kib:
+        from airflow_provider_appservice.operations.packages import StreamingReader
+
+        assert StreamingReader.__init__.__kwdefaults__ is not None
+        StreamingReader.__init__.__kwdefaults__["chunk"] = int(kib) * 1024
+
+
 def child(spec: dict[str, Any]) -> None:
     """Deploy ``spec['package']`` the way the operator does; print figures as JSON."""
     import logging
@@ -72,11 +81,7 @@ def child(spec: dict[str, Any]) -> None:
     from airflow_provider_appservice.transport.arm import build_arm_client
     from airflow_provider_appservice.transport.scm import build_scm_client
 
-    if spec.get("chunk_kib"):  # experiment with the upload's chunk size
-        from airflow_provider_appservice.operations.packages import StreamingReader
-
-        assert StreamingReader.__init__.__kwdefaults__ is not None
-        StreamingReader.__init__.__kwdefaults__["chunk"] = int(spec["chunk_kib"]) * 1024
+    _set_chunk(spec.get("chunk_kib"))
     logging.basicConfig(level=logging.WARNING)
     log = logging.getLogger("bench")
     config = parse_identity_config("bench", login=spec["client_id"], password=spec["secret"], extras=spec["extras"])
@@ -169,6 +174,50 @@ def timed_process(cmd: list[str], env: dict[str, str]) -> tuple[float, int, str,
         return elapsed, usage.ru_maxrss * 1024, out.read(), err.read()
 
 
+def curl_runs(emu: Any, site: Any, token: str, big: Path, workdir: Path, repeat: int) -> dict[str, list[float] | str]:
+    """Seconds of ``repeat`` curl uploads per mode (or the first error)."""
+    # curl's deployments finish at once (nobody polls them), so the next upload is not a 409.
+    emu.deployment_behaviour(site, duration=0, stale_latest=0)
+    curl: dict[str, list[float] | str] = {}
+    for mode in ("data-binary", "upload-file"):
+        runs: list[float] = []
+        for i in range(repeat):
+            emu.deployments(site)  # settle: a finished deployment frees Kudu's lock
+            try:
+                runs.append(curl_upload(emu, site.scm_host_name, token, big, workdir, f"{mode}-{i}")[0])
+            except RuntimeError as exc:
+                curl[mode] = str(exc).splitlines()[0]
+                break
+        else:
+            curl[mode] = runs
+    return curl
+
+
+def report(args: Any, rss: dict[str, Any], speed: dict[str, Any], traced: dict[str, Any], curl: dict[str, Any],
+           sizes: set[int]) -> None:  # fmt: skip
+    size = args.size_mib * MIB
+    growth = (rss["peak"] - rss["baseline"]) / MIB
+    ours_s = statistics.median(speed["seconds"])
+    ours = size / MIB / ours_s
+    print(f"package                       {args.size_mib} MiB (zip of zeros), received sizes {sorted(sizes)}")
+    print(
+        f"deploying process RSS         baseline {rss['baseline'] / MIB:.1f} MiB, peak growth {growth:.1f} MiB (budget 32)"
+    )
+    print(f"tracemalloc peak ({args.trace_mib} MiB)    {traced['traced_peak'] / MIB:.2f} MiB (budget 16)")
+    listed = ", ".join(f"{x:.2f}" for x in speed["seconds"])
+    print(f"provider upload               median {ours_s:.2f}s of [{listed}], {ours:.0f} MiB/s")
+    for mode, value in curl.items():
+        label = "curl --data-binary @file" if mode == "data-binary" else "curl -X POST -T file"
+        if isinstance(value, str):
+            print(f"{label:<30}{value}")
+            continue
+        med = statistics.median(value)
+        theirs = size / MIB / med
+        listed = ", ".join(f"{x:.2f}" for x in value)
+        print(f"{label:<30}median {med:.2f}s of [{listed}], {theirs:.0f} MiB/s")
+        print(f"{'throughput ratio':<30}provider/curl {ours / theirs:.2f}x (budget >= 0.9)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size-mib", type=int, default=1024)
@@ -221,46 +270,13 @@ def main() -> None:
                 .get_token("https://management.azure.com/.default")
                 .token
             )
-            # curl's deployments finish at once (nobody polls them), so the next upload is not a 409.
-            emu.deployment_behaviour(site, duration=0, stale_latest=0)
-            curl: dict[str, list[float] | str] = {}
-            for mode in ("data-binary", "upload-file"):
-                runs: list[float] = []
-                for i in range(args.repeat):
-                    emu.deployments(site)  # settle: a finished deployment frees Kudu's lock
-                    try:
-                        runs.append(curl_upload(emu, site.scm_host_name, token, big, workdir, f"{mode}-{i}")[0])
-                    except RuntimeError as exc:
-                        curl[mode] = str(exc).splitlines()[0]
-                        break
-                else:
-                    curl[mode] = runs
+            curl = curl_runs(emu, site, token, big, workdir, args.repeat)
             deps = emu.deployments(site)
             sizes = {d.bytes for d in deps}
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
-    size = args.size_mib * MIB
-    growth = (rss["peak"] - rss["baseline"]) / MIB
-    ours_s = statistics.median(speed["seconds"])
-    ours = size / MIB / ours_s
-    print(f"package                       {args.size_mib} MiB (zip of zeros), received sizes {sorted(sizes)}")
-    print(
-        f"deploying process RSS         baseline {rss['baseline'] / MIB:.1f} MiB, peak growth {growth:.1f} MiB (budget 32)"
-    )
-    print(f"tracemalloc peak ({args.trace_mib} MiB)    {traced['traced_peak'] / MIB:.2f} MiB (budget 16)")
-    listed = ", ".join(f"{x:.2f}" for x in speed["seconds"])
-    print(f"provider upload               median {ours_s:.2f}s of [{listed}], {ours:.0f} MiB/s")
-    for mode, value in curl.items():
-        label = "curl --data-binary @file" if mode == "data-binary" else "curl -X POST -T file"
-        if isinstance(value, str):
-            print(f"{label:<30}{value}")
-            continue
-        med = statistics.median(value)
-        theirs = size / MIB / med
-        listed = ", ".join(f"{x:.2f}" for x in value)
-        print(f"{label:<30}median {med:.2f}s of [{listed}], {theirs:.0f} MiB/s")
-        print(f"{'throughput ratio':<30}provider/curl {ours / theirs:.2f}x (budget >= 0.9)")
+    report(args, rss, speed, traced, curl, sizes)
 
 
 if __name__ == "__main__":
