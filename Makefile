@@ -60,7 +60,7 @@ $(BENCH_VENV)/.installed: $(BENCH_LOCK) $(VENV)/.installed
 	touch $@
 
 bench: $(VENV)/.installed $(BENCH_VENV)/.installed azcli
-	$(NETGUARD) $(PY) benchmarks/run_all.py $(BENCH_ARGS)
+	$(NETGUARD) $(PY) benchmarks/run_all.py
 
 bench-lock: $(VENV)/.installed
 	$(UV) pip compile -q --python-version 3.11 requirements/bench.in -o $(BENCH_LOCK) --custom-compile-command "make bench-lock"
