@@ -193,14 +193,15 @@ def floor_refusal(audience: str) -> str | None:
     return None
 
 
-def app_scope(audience: str) -> str:
-    """The floor (no I/O): refuse a malformed or powerful audience; return the scope to request."""
+def app_scope(audience: str, argument: str = "audience") -> str:
+    """The floor (no I/O): refuse a malformed or powerful audience; return the scope to request.
+    ``argument`` is the task argument that carried it (the health sensor calls it ``auth``)."""
     raw = (audience or "").strip() if isinstance(audience, str) else audience
     if not isinstance(raw, str) or not raw:
-        raise TaskArgumentError("audience", f"is {'empty' if raw == '' else type(raw).__name__}", _FIX)
+        raise TaskArgumentError(argument, f"is {'empty' if raw == '' else type(raw).__name__}", _FIX)
     reason = floor_refusal(raw)
     if reason:
-        raise TaskArgumentError("audience", f"{reason}; app code must never receive such a token", _FIX)
+        raise TaskArgumentError(argument, f"{reason}; app code must never receive such a token", _FIX)
     bare = raw[: -len("/.default")] if raw.lower().endswith("/.default") else raw
     return f"{bare.rstrip('/')}/.default"
 

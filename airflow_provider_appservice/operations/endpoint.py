@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from airflow_provider_appservice.boundary import classify, status_of, was_not_applied
 from airflow_provider_appservice.clock import Clock, default_clock
@@ -54,7 +54,28 @@ def check_app_path(path: object, argument: str = "path") -> str:
         raise TaskArgumentError(argument, f"{str(path)[:100]!r} is not a path on the app", "use a path like /healthz")
     if any(ord(c) < 0x21 for c in path) or "://" in path:
         raise TaskArgumentError(argument, f"{path[:100]!r} is not a path on the app", "use a path like /healthz")
+    # The HTTP client resolves "." and ".." (also %2E%2E) before sending: the path written is not the one sent.
+    if any(unquote(segment) in (".", "..") for segment in path.split("?", 1)[0].split("/")):
+        raise TaskArgumentError(argument, f"{path[:100]!r} has '.' or '..' segments", "give the path as it is meant")
     return path
+
+
+#: Methods an endpoint call may use (anything else is a typo, or a method no app route serves).
+METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
+
+
+def check_method(method: object) -> str:
+    if not isinstance(method, str) or method.upper() not in METHODS:
+        raise TaskArgumentError("method", f"is {str(method)[:20]!r}", f"use one of {', '.join(sorted(METHODS))}")
+    return method.upper()
+
+
+def check_expected_status(value: object) -> tuple[int, ...]:
+    """Statuses an endpoint call counts as success: a non-empty list of HTTP statuses."""
+    statuses = tuple(value) if isinstance(value, (list, tuple, set, frozenset)) else ()
+    if not statuses or any(isinstance(s, bool) or not isinstance(s, int) or not 100 <= s < 600 for s in statuses):
+        raise TaskArgumentError("expected_status", f"is {str(value)[:60]!r}", "give HTTP statuses, e.g. [200, 201]")
+    return statuses
 
 
 def check_positive(value: object, argument: str, *, allow_zero: bool = False) -> float:

@@ -49,6 +49,17 @@ def check_streak(value: object, argument: str = "required_consecutive") -> int:
     return value
 
 
+def check_regex(pattern: object, argument: str = "regex") -> str:
+    """A body pattern, compiled before any probe (a broken one would fail every probe as unhealthy)."""
+    from airflow_provider_appservice.errors import TaskArgumentError
+
+    try:
+        re.compile(str(pattern))
+    except re.error as exc:
+        raise TaskArgumentError(argument, f"is not a regular expression ({exc})", "fix the pattern") from None
+    return str(pattern)
+
+
 def check_statuses(value: object, argument: str = "expected_status") -> tuple[int, ...]:
     """HTTP statuses that count as healthy: a non-empty list of 1xx-5xx numbers, redirects excluded
     (a redirect, e.g. to a login page, is never healthy)."""

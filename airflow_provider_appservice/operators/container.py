@@ -90,12 +90,17 @@ class AppServiceDeployContainerOperator(AppServiceBaseOperator):
 
     def _checked(self) -> tuple[str, str | None]:
         """The image and the health audience's scope, after every check that needs no I/O."""
+        from airflow_provider_appservice.errors import TaskArgumentError
         from airflow_provider_appservice.identity.audiences import app_scope
         from airflow_provider_appservice.operations.container import validate_image
         from airflow_provider_appservice.operations.endpoint import check_app_path, check_positive
         from airflow_provider_appservice.operations.health import check_streak
 
         image = validate_image(self.image)
+        if self.os_type not in (None, "") and str(self.os_type).lower() not in ("linux", "windows"):
+            raise TaskArgumentError(
+                "os_type", f"is {str(self.os_type)[:20]!r}", "use 'linux' or 'windows', or leave it empty"
+            )
         if self.health_path:
             check_app_path(self.health_path, "health_path")
         check_streak(self.required_consecutive)

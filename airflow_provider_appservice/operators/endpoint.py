@@ -107,7 +107,7 @@ class AppServiceEndpointOperator(AppServiceBaseOperator):
         self.json = json
         self.data = data
         self.headers = headers
-        self.expected_status = tuple(expected_status)
+        self.expected_status = tuple(expected_status) if isinstance(expected_status, (list, tuple)) else expected_status
         self.response_check = response_check
         self.response_filter = response_filter
         self.base_url = base_url
@@ -135,12 +135,16 @@ class AppServiceEndpointOperator(AppServiceBaseOperator):
         from airflow_provider_appservice.operations.endpoint import (
             check_app_path,
             check_base_url,
+            check_expected_status,
             check_headers,
+            check_method,
             check_positive,
         )
 
         if self.json is not None and self.data is not None:
             raise TaskArgumentError("json", "and 'data' are both set", "pass one body: json= or data=, not both")
+        check_method(self.method)
+        check_expected_status(self.expected_status)
         scope = app_scope(self.audience) if self.audience else None
         if self.base_url:
             check_base_url(self.base_url)
@@ -186,6 +190,7 @@ class AppServiceEndpointOperator(AppServiceBaseOperator):
         from airflow_provider_appservice.operations.endpoint import (
             call_app,
             check_app_audience,
+            check_expected_status,
             raise_for_unexpected,
             resolve_endpoint,
         )
@@ -221,7 +226,7 @@ class AppServiceEndpointOperator(AppServiceBaseOperator):
                 result.elapsed * 1000,
                 result.attempts,
             )
-            raise_for_unexpected(result, self.expected_status, what)
+            raise_for_unexpected(result, check_expected_status(self.expected_status), what)
             return self._answer(context, result, what, scope, site.resource_id)
 
     def _answer(self, context: Context, result: Any, what: str, scope: str | None, resource_id: str) -> Any:

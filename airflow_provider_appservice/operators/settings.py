@@ -180,6 +180,21 @@ class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
         if problems:
             raise TaskArgumentError("settings", "; ".join(problems), "name each setting in one place only")
         verify = self._verify_mode()
+        if verify != "all" and not any(
+            (
+                change.settings,
+                change.remove,
+                change.sticky_settings,
+                change.connection_strings,
+                change.remove_connection_strings,
+            )
+        ):
+            raise TaskArgumentError(
+                "settings",
+                "nothing to change: settings, remove, sticky_settings, connection_strings and "
+                "remove_connection_strings are all empty",
+                "pass what to change, or verify_key_vault_references='all' to only check the references",
+            )
         timeout = check_positive(self.key_vault_reference_timeout, "key_vault_reference_timeout", allow_zero=True)
         return change, verify, timeout, check_positive(self.poll_interval, "poll_interval", allow_zero=True)
 

@@ -119,6 +119,14 @@ class AppServiceDeploymentSensor(AppServiceBaseSensor):
         )
 
     def execute(self, context: Context) -> Any:
+        from airflow_provider_appservice.errors import TaskArgumentError
+        from airflow_provider_appservice.operations.targets import check_names
+
+        if self.deployment_id in (None, ""):
+            raise TaskArgumentError(
+                "deployment_id", "is empty (did its template render nothing?)", "pass a deployment id or 'latest'"
+            )
+        check_names(deployment_id=self.deployment_id)
         # Before Airflow's poke loop takes its own start, so the tracker's deadline comes first.
         self._started = time.monotonic()
         with self.hook:  # closes the SCM and ARM clients the pokes shared

@@ -139,9 +139,12 @@ class AppServiceHealthSensor(AppServiceBaseSensor):
             check_base_url,
             resolve_endpoint,
         )
+        from airflow_provider_appservice.operations.health import check_regex
         from airflow_provider_appservice.operations.sites import get_site
 
-        scope = app_scope(self.auth) if self.auth else None  # refused audiences fail before I/O
+        scope = app_scope(self.auth, "auth") if self.auth else None  # refused audiences fail before I/O
+        if self.regex is not None:
+            check_regex(self.regex)
         if self.base_url:
             check_base_url(self.base_url)
         # An absolute URL as the path would probe (and pass the gate on) another host.
