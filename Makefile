@@ -73,8 +73,11 @@ typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
 # Stage 1 installs everything (network allowed); stage 2 runs inside a loopback-only namespace.
+# One pytest worker per core (pytest-xdist), a test file per worker at a time: module fixtures
+# (a real Airflow cluster, parsed DAGs) are built once; each worker has its own Airflow home.
+TEST_WORKERS ?= 2
 test: $(VENV)/.installed browser wheelhouse azcli lint typecheck docs
-	$(NETGUARD) $(PY) -m pytest $(PYTEST_ARGS)
+	$(NETGUARD) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 pytest: $(VENV)/.installed
 	$(NETGUARD) $(PY) -m pytest $(PYTEST_ARGS)
