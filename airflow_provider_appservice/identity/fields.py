@@ -129,8 +129,8 @@ def extras_of(raw: Any) -> dict[str, Any]:
         return dict(raw)
     fix = 'write the extra as one JSON object, e.g. {"auth_type": "managed_identity"}'
     try:
-        value = json.loads(raw)
-    except (TypeError, ValueError):
+        value = json.loads(raw) if isinstance(raw, (str, bytes)) else raw
+    except ValueError:
         raise ConnectionConfigError("extra", "is not JSON", fix) from None
     if not isinstance(value, dict):
         raise ConnectionConfigError("extra", f"is a JSON {type(value).__name__}, not an object", fix)
