@@ -11,7 +11,6 @@ import pytest
 
 from ..support import EXAMPLE_DAGS, REPO, load_dag, migrate_db, task_states
 
-
 pytestmark = pytest.mark.usefixtures("emulator_clock")  # swaps poll with Retry-After: 15
 
 

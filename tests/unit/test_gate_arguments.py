@@ -21,7 +21,7 @@ def container(**kwargs):
 @pytest.mark.parametrize("build", [health, container], ids=["health", "container"])
 @pytest.mark.parametrize("bad", [0, -1, 2.5, True, "3", None])
 def test_required_consecutive_is_a_whole_number_of_at_least_one(build, bad):
-    with pytest.raises(TaskArgumentError, match="Argument 'required_consecutive'.*Fix: give a whole number of 1"):
+    with pytest.raises(TaskArgumentError, match=r"Argument 'required_consecutive'.*Fix: give a whole number of 1"):
         build(required_consecutive=bad)
 
 

@@ -27,7 +27,7 @@ def test_flags_read_back(text, value):
 
 @pytest.mark.parametrize("text", ["maybe", "2", "tru", "[]"])
 def test_anything_else_is_refused_naming_the_argument(text):
-    with pytest.raises(TaskArgumentError, match="Argument 'soft_restart'.*Fix: give True or False"):
+    with pytest.raises(TaskArgumentError, match=r"Argument 'soft_restart'.*Fix: give True or False"):
         as_bool(text, "soft_restart")
 
 

@@ -104,5 +104,5 @@ def test_a_trigger_stored_without_a_deadline_is_refused(name):
 
     (cls,) = [c for c in trigger_classes() if c.__name__ == name]
     old = {k: v for k, v in EXTRA[name].items() if k not in ("deadline", "timeout")}
-    with pytest.raises(TaskArgumentError, match="'deadline': is missing. Fix: clear the task"):
+    with pytest.raises(TaskArgumentError, match=r"'deadline': is missing\. Fix: clear the task"):
         cls(**TARGET, **old)
