@@ -27,9 +27,14 @@ JSON_FIELDS = ("settings", "remove", "sticky_settings", "connection_strings", "r
 def _mask(values: Iterable[Any]) -> None:
     from airflow.sdk.log import mask_secret
 
+    from airflow_provider_appservice.operations.setting_rules import MAX_VALUE_CHARS
+
     for value in values:
         if isinstance(value, str) and value:
-            mask_secret(value)
+            # A value over App Service's size is refused before any call and never logged; its
+            # head is masked (what a truncated rendered field would show), not all of it: a
+            # multi-megabyte secret in the masker's pattern slows every later log line.
+            mask_secret(value if len(value) <= MAX_VALUE_CHARS else value[:1024])
 
 
 class AppServiceUpdateAppSettingsOperator(AppServiceBaseOperator):
