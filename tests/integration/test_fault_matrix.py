@@ -505,7 +505,7 @@ FAMILIES: dict[str, tuple[str, Callable[[], list[Cell]], dict[str, Any]]] = {
     "matrix_settings": ("settings", settings_cells, {"settings": {"FEATURE": "on"}, "key_vault_reference_timeout": 120, "poll_interval": 10}),
     "matrix_container": ("container", container_cells, CONTAINER),
     "matrix_container_deferred": ("container", container_cells, {**CONTAINER, "deferrable": True}),
-    "matrix_health_poke": ("health", health_cells, {**HEALTH, "timeout": 4}),
+    "matrix_health_poke": ("health", health_cells, {**HEALTH, "timeout": 8}),
     "matrix_health_deferred": ("health", health_cells, {**HEALTH, "timeout": 60, "deferrable": True}),
 }  # fmt: skip
 

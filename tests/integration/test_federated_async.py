@@ -49,7 +49,11 @@ def test_a_slow_managed_identity_endpoint_does_not_block_the_loop(world, monkeyp
     gap, elapsed, token = asyncio.run(scenario())
     assert slow.hits == 1, "the managed-identity request went through the delayed endpoint"
     assert elapsed >= DELAY, "the token waited for the managed identity"
-    assert gap < MAX_GAP, f"the loop was blocked for {gap:.3f} s while the managed identity took {elapsed:.3f} s"
+    # A blocking call stalls the loop for the whole managed-identity wait (about ``elapsed``); on
+    # a machine whose cores are all busy (the suite runs two workers) ticks also come late, so
+    # the bound grows with the measured wait and still stays well below a blocked loop.
+    bound = max(MAX_GAP, 0.6 * elapsed)
+    assert gap < bound, f"the loop was blocked for {gap:.3f} s while the managed identity took {elapsed:.3f} s"
     assert token
     kinds = [r.kind for r in world.emu.requests[mark:]]
     assert kinds.count("msi") == 1 and kinds.count("token") == 1, kinds  # assertion, then the exchange

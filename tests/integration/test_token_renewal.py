@@ -70,6 +70,17 @@ def scm_publishes(emu, mark):
     return [r.status for r in emu.requests[mark:] if r.kind == "scm" and r.path == "/api/publish"]
 
 
+KUDU = "https://appservice.azure.com"  # Kudu's calls carry the App Service audience, not ARM's
+
+
+def prime_kudu_token(scm):
+    """One Kudu read, so the SCM pipeline holds a token the emulator's clock can then age."""
+    from azure.core.rest import HttpRequest
+
+    assert scm.send_request(HttpRequest("GET", scm.format_url("/api/deployments"))).status_code == 200
+    return scm
+
+
 def upload_package(hook, world, tmp_path):
     """Upload a zip through the hook's SCM pipeline, as the deploy operator does (a streamed body)."""
     import io
@@ -87,7 +98,7 @@ def upload_package(hook, world, tmp_path):
     package = tmp_path / "site.zip"
     package.write_bytes(buf.getvalue())
     site = get_site(hook.get_conn(), world.resource_group, "shop")
-    scm = hook.get_scm_client(str(site.scm_host_name))
+    scm = prime_kudu_token(hook.get_scm_client(str(site.scm_host_name)))
     spec = PackageSpec(type="zip", path=str(package), size=package.stat().st_size)
     target = AppTarget(world.resource_group, "shop", None)
     return package, lambda: upload(scm, target, spec, clean=None, restart=None, deadline=600, clock=FakeClock())
@@ -102,13 +113,13 @@ def deployer(world, contributor):
 def test_a_kudu_401_renews_the_token_once_and_the_streamed_upload_is_sent_again(world, deployer, tmp_path):
     import hashlib
 
-    package, send = upload_package(deployer, world, tmp_path)  # the ARM read cached a token
-    tokens = world.emu.token_requests(audience=ARM)
+    package, send = upload_package(deployer, world, tmp_path)  # a Kudu read cached a token
+    tokens = world.emu.token_requests(audience=KUDU)
     mark = len(world.emu.requests)
     world.emu.advance(3700)  # Kudu now sees the cached token as expired; this process does not
     result = send()
     assert scm_publishes(world.emu, mark) == [401, 202]
-    assert world.emu.token_requests(audience=ARM) == tokens + 1
+    assert world.emu.token_requests(audience=KUDU) == tokens + 1
     checksum = hashlib.sha256(package.read_bytes()).hexdigest()
     assert result.checksum == checksum, "the package reader was rewound: all of it went again"
     dep = world.emu.deployment(result.deployment_id)
@@ -117,7 +128,7 @@ def test_a_kudu_401_renews_the_token_once_and_the_streamed_upload_is_sent_again(
 
 def test_a_second_kudu_401_fails_clearly_after_one_renewal(world, deployer, tmp_path):
     _, send = upload_package(deployer, world, tmp_path)
-    tokens = world.emu.token_requests(audience=ARM)
+    tokens = world.emu.token_requests(audience=KUDU)
     mark = len(world.emu.requests)
     world.emu.advance(3700)
     world.emu.token_lifetime = -60  # every renewed token is already expired when it arrives
@@ -125,15 +136,15 @@ def test_a_second_kudu_401_fails_clearly_after_one_renewal(world, deployer, tmp_
         send()
     assert info.value.status == 401 and "Entra token" in str(info.value)
     assert scm_publishes(world.emu, mark) == [401, 401], "one renewal, then the 401 stands"
-    assert world.emu.token_requests(audience=ARM) == tokens + 1
+    assert world.emu.token_requests(audience=KUDU) == tokens + 1
 
 
 def test_a_stream_that_cannot_rewind_is_not_sent_again(world, deployer):
     from azure.core.rest import HttpRequest
 
     site = get_site(deployer.get_conn(), world.resource_group, "shop")
-    scm = deployer.get_scm_client(str(site.scm_host_name))
-    tokens = world.emu.token_requests(audience=ARM)
+    scm = prime_kudu_token(deployer.get_scm_client(str(site.scm_host_name)))
+    tokens = world.emu.token_requests(audience=KUDU)
     mark = len(world.emu.requests)
     world.emu.advance(3700)
 
@@ -143,7 +154,7 @@ def test_a_stream_that_cannot_rewind_is_not_sent_again(world, deployer):
     response = scm.send_request(HttpRequest("POST", scm.format_url("/api/publish"), content=chunks()))
     assert response.status_code == 401
     assert scm_publishes(world.emu, mark) == [401], "no renewal, no re-send of a spent stream"
-    assert world.emu.token_requests(audience=ARM) == tokens
+    assert world.emu.token_requests(audience=KUDU) == tokens
 
 
 @pytest.fixture
