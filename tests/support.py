@@ -64,3 +64,20 @@ def xcom_value(dag_run: Any, task_id: str, key: str = "return_value") -> Any:
             .one_or_none()
         )
         return None if row is None else XComModel.deserialize_value(row)
+
+
+def spy_errors(monkeypatch: Any, operator: type) -> dict[str, str]:
+    """What each task of ``operator``'s class raised, by task id (a spy around ``execute``; the
+    task still fails), so a test can read a failure's message without parsing the log."""
+    seen: dict[str, str] = {}
+    original = operator.execute  # type: ignore[attr-defined]
+
+    def execute(self: Any, context: Any) -> Any:
+        try:
+            return original(self, context)
+        except Exception as exc:
+            seen[self.task_id] = f"{type(exc).__name__}: {exc}"
+            raise
+
+    monkeypatch.setattr(operator, "execute", execute)
+    return seen

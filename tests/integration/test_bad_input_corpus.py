@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from ..support import REPO, load_dag, migrate_db, task_states
+from ..unit.certificates import key_only, unreadable_key
 
 DAG_FILE = REPO / "tests" / "dags" / "bad_input_corpus.py"
 #: Cases that may only fail after Azure answers, and why: they may read from ARM first (never
@@ -21,7 +22,6 @@ DAG_FILE = REPO / "tests" / "dags" / "bad_input_corpus.py"
 LATE = {
     "endpoint_base_url_unlisted": "a base URL on one of the app's own host names is allowed, and those come from ARM",
 }
-GARBAGE_PEM = "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n"
 
 
 def corpus_module() -> Any:
@@ -72,19 +72,19 @@ def connection_cases(world, sp) -> dict[str, Any]:
         "sp_secret_no_password": sp_conn(password=None),
         "sp_secret_login_not_guid": sp_conn(login="my-app"),
         "sp_cert_garbage_pem": sp_conn(
-            password=None, auth_type="service_principal_certificate", client_certificate_private_key=GARBAGE_PEM
+            password=None, auth_type="service_principal_certificate", client_certificate_private_key=unreadable_key()
         ),
         "sp_cert_key_without_cert": sp_conn(
             password=None,
             auth_type="service_principal_certificate",
-            client_certificate_private_key=key_only_pem(),
+            client_certificate_private_key=key_only(),
         ),
         "sp_cert_missing": sp_conn(password=None, auth_type="service_principal_certificate"),
         "sp_cert_no_tenant": sp_conn(
             dict(
                 without("tenant_id"),
                 auth_type="service_principal_certificate",
-                client_certificate_private_key=GARBAGE_PEM,
+                client_certificate_private_key=unreadable_key(),
             ),
             password=None,
         ),
@@ -121,16 +121,6 @@ def connection_cases(world, sp) -> dict[str, Any]:
 def names_field(message: str, field: str) -> bool:
     """``field`` may list the names a message may use for it (the form's label for ``login``)."""
     return any(f"'{name}'" in message or f"'{name}[" in message for name in field.split("|"))
-
-
-def key_only_pem() -> str:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from airflow_provider_appservice.operators.endpoint import AppServiceEndpointOpe
 from airflow_provider_appservice.testing.clock import FakeClock
 
 from ..dags.endpoint_calls import PARAMS, REFUSED
-from ..support import REPO, load_dag, migrate_db, task_states, xcom_value
+from ..support import REPO, load_dag, migrate_db, spy_errors, task_states, xcom_value
 
 DAG_FILE = REPO / "tests" / "dags" / "endpoint_calls.py"
 
@@ -64,18 +64,7 @@ def app_requests(emu, host: str | None = None) -> list:
 @pytest.fixture
 def errors(monkeypatch):
     """What each task raised, by task id (a spy around execute; the task still fails)."""
-    seen: dict[str, str] = {}
-    original = AppServiceEndpointOperator.execute
-
-    def execute(self, context):
-        try:
-            return original(self, context)
-        except Exception as exc:
-            seen[self.task_id] = f"{type(exc).__name__}: {exc}"
-            raise
-
-    monkeypatch.setattr(AppServiceEndpointOperator, "execute", execute)
-    return seen
+    return spy_errors(monkeypatch, AppServiceEndpointOperator)
 
 
 def test_app_audience_token_reaches_only_the_app_host(world, caller, api, dags, clock):

@@ -16,7 +16,7 @@ import pytest
 from airflow_provider_appservice.operators.endpoint import AppServiceEndpointOperator
 
 from ..dags.function_keys import PARAMS, PATH
-from ..support import REPO, load_dag, migrate_db, task_states, xcom_value
+from ..support import REPO, load_dag, migrate_db, spy_errors, task_states, xcom_value
 from .identities import vault_host_of
 
 DAG_FILE = REPO / "tests" / "dags" / "function_keys.py"
@@ -31,18 +31,7 @@ def dag():
 @pytest.fixture
 def errors(monkeypatch):
     """What each task raised, by task id (a spy around execute; the task still fails)."""
-    seen: dict[str, str] = {}
-    original = AppServiceEndpointOperator.execute
-
-    def execute(self, context):
-        try:
-            return original(self, context)
-        except Exception as exc:
-            seen[self.task_id] = f"{type(exc).__name__}: {exc}"
-            raise
-
-    monkeypatch.setattr(AppServiceEndpointOperator, "execute", execute)
-    return seen
+    return spy_errors(monkeypatch, AppServiceEndpointOperator)
 
 
 @pytest.fixture

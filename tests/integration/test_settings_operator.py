@@ -22,7 +22,7 @@ from airflow_provider_appservice.operations.targets import AppTarget
 from airflow_provider_appservice.testing.clock import FakeClock
 from airflow_provider_appservice.transport.backoff import PollSchedule
 
-from ..support import EXAMPLE_DAGS, load_dag, migrate_db, task_states, xcom_value
+from ..support import EXAMPLE_DAGS, load_dag, migrate_db, spy_errors, task_states, xcom_value
 
 PROBE_DAG = textwrap.dedent(
     '''
@@ -453,17 +453,7 @@ def test_values_and_names_app_service_would_not_take_fail_before_any_call(world,
     from ..dags.settings_refusals import CASES
     from ..support import REPO
 
-    seen: dict[str, str] = {}
-    original = AppServiceUpdateAppSettingsOperator.execute
-
-    def execute(self, context):
-        try:
-            return original(self, context)
-        except Exception as exc:
-            seen[self.task_id] = f"{type(exc).__name__}: {exc}"
-            raise
-
-    monkeypatch.setattr(AppServiceUpdateAppSettingsOperator, "execute", execute)
+    seen = spy_errors(monkeypatch, AppServiceUpdateAppSettingsOperator)
     dag = load_dag(REPO / "tests" / "dags" / "settings_refusals.py", "settings_refusals")
     before = len(world.emu.requests)
     run = dag.test()

@@ -8,7 +8,7 @@ import pytest
 from airflow_provider_appservice.errors import TaskArgumentError
 from airflow_provider_appservice.operators.swap import AppServiceSwapSlotsOperator
 
-from ..support import REPO, load_dag, migrate_db, task_states
+from ..support import REPO, load_dag, migrate_db, spy_errors, task_states
 
 
 @pytest.fixture
@@ -24,17 +24,7 @@ def test_bad_timings_fail_before_any_call_on_every_action(world, contributor, mo
     from ..dags.swap_refusals import CASES
 
     migrate_db()
-    seen: dict[str, str] = {}
-    original = AppServiceSwapSlotsOperator.execute
-
-    def execute(self, context):
-        try:
-            return original(self, context)
-        except Exception as exc:
-            seen[self.task_id] = f"{type(exc).__name__}: {exc}"
-            raise
-
-    monkeypatch.setattr(AppServiceSwapSlotsOperator, "execute", execute)
+    seen = spy_errors(monkeypatch, AppServiceSwapSlotsOperator)
     dag = load_dag(REPO / "tests" / "dags" / "swap_refusals.py", "swap_refusals")
     world.emu.set_build(world.slot, "v2")
     before = len(world.emu.requests)

@@ -57,3 +57,11 @@ def key_with_another_certificate() -> str:
 def ec_key_and_certificate() -> str:
     key = ec.generate_private_key(ec.SECP256R1())
     return _key(key) + _certificate(key)
+
+
+def unreadable_key() -> str:
+    """PEM armour around bytes that are no key (what a mangled paste looks like)."""
+    import base64
+
+    label = "PRIVATE KEY"
+    return f"-----BEGIN {label}-----\n{base64.b64encode(b'not a key').decode()}\n-----END {label}-----\n"

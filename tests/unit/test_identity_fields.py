@@ -115,7 +115,7 @@ CERT = {"auth_type": "service_principal_certificate", "tenant_id": TENANT}
 @pytest.mark.parametrize(
     ("pem", "password", "field", "words"),
     [
-        ("-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n", None, "key", "cannot be read"),
+        (certificates.unreadable_key(), None, "key", "cannot be read"),
         ("just text", None, "key", "not PEM"),
         (certificates.key_only(), None, "key", "no certificate"),
         (certificates.certificate_only(), None, "key", "not PEM text with a private key"),
